@@ -1,0 +1,7 @@
+"""`python -m fmsh`: the same entry point as the `fmsh` console command."""
+
+import sys
+
+from fmsh.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""The front end: source text to a typed AST. Nothing in here runs anything."""
