@@ -384,8 +384,12 @@ class WhileUntil(Command):
 
 
 class FunctionDef(Command):
+    """`name() { ...; }`; `end` is the source offset after the definition (for
+    `declare -f` and `type`, which print it as written)."""
+
     name: str
     body: Command
+    end: int
 
 
 class DoubleBracket(Command):

@@ -41,6 +41,7 @@ class CommandParser:
     def __init__(self, lexer: Lexer) -> None:
         self.lx = lexer
         self._peeked: Token | None = None
+        self.last_end = 0  # where the last consumed token ended
 
     # --- tokens -------------------------------------------------------------------------
 
@@ -52,6 +53,7 @@ class CommandParser:
     def next(self) -> Token:
         tok = self.peek()
         self._peeked = None
+        self.last_end = tok.offset + len(tok.text)
         return tok
 
     def _unexpected(self, tok: Token) -> ParseError:
@@ -212,7 +214,7 @@ class CommandParser:
             elif tok.kind == WORD:
                 assert tok.word is not None
                 if not words:
-                    assignment = _as_assignment(tok.word, self.lx)
+                    assignment = as_assignment(tok.word)
                     if assignment is not None:
                         self.next()
                         assignments.append(assignment)
@@ -247,7 +249,8 @@ class CommandParser:
             raise self.lx.error(f"`{name_tok.text}': not a valid function name", name_tok.offset)
         self.next()  # (
         self.expect(")", "expected `)' in function definition", name_tok.offset)
-        return ast.FunctionDef(self._pos(name_tok), name, self._function_body(name_tok))
+        body = self._function_body(name_tok)
+        return ast.FunctionDef(self._pos(name_tok), name, body, self.last_end)
 
     def _function_keyword(self) -> ast.FunctionDef:
         kw = self.next()
@@ -258,7 +261,8 @@ class CommandParser:
         if self.peek().kind == "(":
             self.next()
             self.expect(")", "expected `)' in function definition", name_tok.offset)
-        return ast.FunctionDef(self._pos(kw), name, self._function_body(name_tok))
+        body = self._function_body(name_tok)
+        return ast.FunctionDef(self._pos(kw), name, body, self.last_end)
 
     def _function_body(self, name_tok: Token) -> ast.Command:
         self._skip_newlines()
@@ -522,7 +526,7 @@ def _is_function_name(name: str) -> bool:
     return bool(name) and name not in RESERVED and not any(c in name for c in "$`'\"\\=/") and not name.isdigit()
 
 
-def _as_assignment(word: ast.Word, lexer: Lexer) -> ast.Assignment | None:
+def as_assignment(word: ast.Word) -> ast.Assignment | None:
     """`name=value`, `name+=value`, `name[i]=value` or `name=(...)`, else None."""
     first = word.parts[0]
     if type(first) is not ast.Literal:
@@ -535,7 +539,7 @@ def _as_assignment(word: ast.Word, lexer: Lexer) -> ast.Assignment | None:
         bracket = text.find("[")
         if bracket <= 0 or not is_name(text[:bracket]):
             return None
-        return _subscripted_assignment(word, lexer)
+        return _subscripted_assignment(word)
     name = text[:eq]
     append = name.endswith("+")
     if append:
@@ -553,7 +557,7 @@ def _as_assignment(word: ast.Word, lexer: Lexer) -> ast.Assignment | None:
     return ast.Assignment(word.pos, name, index, value, append)
 
 
-def _subscripted_assignment(word: ast.Word, lexer: Lexer) -> ast.Assignment | None:
+def _subscripted_assignment(word: ast.Word) -> ast.Assignment | None:
     """name[...]=value where the subscript spans several parts."""
     first = word.parts[0]
     assert type(first) is ast.Literal

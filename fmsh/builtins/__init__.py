@@ -1,0 +1,66 @@
+"""The builtin commands written in Python, by name. Each module is imported only when one
+of its builtins first runs, so that start-up pays for none of them."""
+
+from __future__ import annotations
+
+import importlib
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from fmsh.builtins.base import Builtin
+
+# name -> "module:Class"
+REGISTRY: dict[str, str] = {
+    ":": "control:Colon",
+    "true": "control:Colon",
+    "false": "control:FalseBuiltin",
+    "break": "control:Break",
+    "continue": "control:Continue",
+    "return": "control:Return",
+    "exit": "control:Exit",
+    "eval": "control:Eval",
+    "source": "control:Source",
+    ".": "control:Source",
+    "exec": "control:Exec",
+    "command": "control:Command",
+    "builtin": "control:BuiltinCommand",
+    "let": "control:Let",
+    "echo": "io:Echo",
+    "printf": "io:Printf",
+    "read": "io:Read",
+    "mapfile": "io:Mapfile",
+    "readarray": "io:Mapfile",
+    "export": "variables:Export",
+    "readonly": "variables:Readonly",
+    "unset": "variables:Unset",
+    "local": "variables:Local",
+    "declare": "variables:Declare",
+    "typeset": "variables:Declare",
+    "shift": "variables:Shift",
+    "set": "options:Set",
+    "shopt": "options:Shopt",
+    "test": "test:Test",
+    "[": "test:Test",
+    "cd": "dirs:Cd",
+    "pwd": "dirs:Pwd",
+    "wait": "jobs:Wait",
+    "jobs": "jobs:Jobs",
+    "kill": "jobs:Kill",
+    "trap": "jobs:Trap",
+    "umask": "jobs:Umask",
+    "times": "jobs:Times",
+    "type": "lookup:Type",
+    "hash": "lookup:Hash",
+    "alias": "lookup:Alias",
+    "unalias": "lookup:Unalias",
+    "getopts": "getopts:Getopts",
+}
+
+def load(name: str) -> type[Builtin] | None:
+    spec = REGISTRY.get(name)
+    if spec is None:
+        return None
+    module_name, class_name = spec.split(":")
+    module = importlib.import_module(f"fmsh.builtins.{module_name}")
+    cls: type[Builtin] = getattr(module, class_name)
+    return cls

@@ -1,0 +1,286 @@
+"""Builtins about processes and signals: `wait`, `jobs`, `kill`, `trap`, `umask`, `times`."""
+
+from __future__ import annotations
+
+import os
+
+from fmsh.builtins.base import Builtin, UsageError, parse_flags
+from fmsh.expand.quote import shell_quote_always
+from fmsh.runtime import signals
+from fmsh.runtime.errors import ShellError
+
+
+class Wait(Builtin):
+    """`wait [-n] [PID|%JOB...]`: the status of the last one waited for."""
+
+    name = "wait"
+
+    def run(self, argv: list[str]) -> int:
+        flags, args = parse_flags(argv, "nf")
+        jobs = self.sh.jobs
+        signals.state.waiting += 1
+        try:
+            if flags.get("n"):
+                return self._wait_any()
+            if not args:
+                for job in list(jobs.jobs):
+                    jobs.wait_job(job)
+                jobs.remove_done()
+                return 0
+            status = 0
+            for arg in args:
+                status = self._wait_one(arg)
+            return status
+        finally:
+            signals.state.waiting -= 1
+
+    def _wait_one(self, arg: str) -> int:
+        jobs = self.sh.jobs
+        if arg.startswith("%"):
+            job = jobs.find(arg)
+            if job is None:
+                self.warn(f"{arg}: no such job")
+                return 127
+            return jobs.wait_job(job)
+        if not arg.isdigit():
+            raise ShellError(f"`{arg}': not a pid or valid job spec", status=2)
+        pid = int(arg)
+        job = jobs.job_of_pid(pid)
+        if job is None:
+            if pid in jobs.finished:
+                return jobs.finished[pid]
+            self.warn(f"pid {pid} is not a child of this shell")
+            return 127
+        jobs.wait_job(job)
+        return job.statuses[pid]
+
+    def _wait_any(self) -> int:
+        jobs = self.sh.jobs
+        running = [j for j in jobs.jobs if not j.done]
+        if not running:
+            return 127
+        while True:
+            try:
+                pid, raw = os.waitpid(-1, 0)
+            except ChildProcessError:
+                return 127
+            job = jobs.job_of_pid(pid)
+            if job is None:
+                continue
+            from fmsh.runtime.process import status_of
+
+            job.statuses[pid] = jobs.finished[pid] = status_of(raw)
+            if job.done:
+                return job.status
+
+
+class Jobs(Builtin):
+    name = "jobs"
+
+    def run(self, argv: list[str]) -> int:
+        flags, _ = parse_flags(argv, "lprs")
+        jobs = self.sh.jobs
+        jobs.poll()
+        count = len(jobs.jobs)
+        for k, job in enumerate(jobs.jobs):
+            if flags.get("p"):
+                self.write(f"{job.pids[-1]}\n")
+                continue
+            mark = "+" if k == count - 1 else ("-" if k == count - 2 else " ")
+            state = "Running" if not job.done else ("Done" if job.status == 0 else f"Exit {job.status}")
+            pid = f"{job.pids[-1]} " if flags.get("l") else ""
+            self.write(f"[{job.number}]{mark}  {pid}{state:<24}{job.command}\n")
+        jobs.remove_done()
+        return 0
+
+
+class Kill(Builtin):
+    """`kill [-s SIG | -SIG | -n NUM] PID|%JOB...`, `kill -l [NUM]`."""
+
+    name = "kill"
+
+    def run(self, argv: list[str]) -> int:
+        args = argv[1:]
+        number = signals.signal_number("TERM")
+        if args and args[0] in ("-l", "-L"):
+            return self._list(args[1:])
+        if args and args[0] in ("-s", "-n"):
+            if len(args) < 2:
+                raise UsageError(f"{args[0]}: option requires an argument")
+            number = signals.signal_number(args[1])
+            if number is None:
+                raise ShellError(f"{args[1]}: invalid signal specification")
+            args = args[2:]
+        elif args and args[0].startswith("-") and args[0] != "--" and len(args[0]) > 1:
+            number = signals.signal_number(args[0][1:])
+            if number is None:
+                raise ShellError(f"{args[0][1:]}: invalid signal specification")
+            args = args[1:]
+        if args and args[0] == "--":
+            args = args[1:]
+        if not args:
+            raise UsageError("usage: kill [-s sigspec | -n signum | -sigspec] pid | jobspec ...")
+        assert number is not None
+        status = 0
+        for target in args:
+            pids = self._pids(target)
+            if pids is None:
+                status = 1
+                continue
+            for pid in pids:
+                try:
+                    os.kill(pid, number)
+                except OSError as e:
+                    self.warn(f"({pid}) - {e.strerror}")
+                    status = 1
+        return status
+
+    def _pids(self, target: str) -> list[int] | None:
+        if target.startswith("%"):
+            job = self.sh.jobs.find(target)
+            if job is None:
+                self.warn(f"{target}: no such job")
+                return None
+            return list(job.pids)
+        try:
+            return [int(target)]
+        except ValueError:
+            self.warn(f"{target}: arguments must be process or job IDs")
+            return None
+
+    def _list(self, args: list[str]) -> int:
+        if args:
+            for arg in args:
+                if arg.isdigit():
+                    number = int(arg)
+                    self.write(signals.signal_name(number - 128 if number > 128 else number) + "\n")
+                else:
+                    found = signals.signal_number(arg)
+                    if found is None:
+                        raise ShellError(f"{arg}: invalid signal specification")
+                    self.write(f"{found}\n")
+            return 0
+        names = sorted({v: k for k, v in signals.SIGNAL_NAMES.items()}.items())
+        self.write("\n".join(f"{number:2d}) SIG{name}" for number, name in names) + "\n")
+        return 0
+
+
+class Trap(Builtin):
+    """`trap [ACTION] CONDITION...`, `trap -p`, `trap -l`, `trap - CONDITION`."""
+
+    name = "trap"
+
+    def run(self, argv: list[str]) -> int:
+        args = argv[1:]
+        traps = self.sh.traps
+        if args and args[0] == "-l":
+            return self.sh.builtin("kill").run(["kill", "-l"])  # type: ignore[union-attr]
+        if args and args[0] == "--":
+            args = args[1:]
+        if not args or args[0] == "-p":
+            wanted = args[1:] if args else []
+            for condition, action in traps.actions.items():
+                if wanted and condition not in wanted:
+                    continue
+                self.write(f"trap -- {shell_quote_always(action)} {condition}\n")
+            return 0
+        if len(args) == 1 or (args[0] != "-" and signals.signal_number(args[0]) is not None and args[0].isdigit()):
+            # `trap SIG...`: reset each
+            action: str | None = None
+            conditions = args
+        else:
+            action = None if args[0] == "-" else args[0]
+            conditions = args[1:]
+        status = 0
+        for condition in conditions:
+            name = _condition_name(condition)
+            if name is None:
+                self.warn(f"{condition}: invalid signal specification")
+                status = 1
+                continue
+            traps.set(name, action)
+        return status
+
+
+def _condition_name(spec: str) -> str | None:
+    upper = spec.upper()
+    if upper in ("EXIT", "ERR", "DEBUG", "RETURN") or spec == "0":
+        return "EXIT" if spec == "0" else upper
+    number = signals.signal_number(spec)
+    if number is None:
+        return None
+    return signals.signal_name(number)
+
+
+class Umask(Builtin):
+    name = "umask"
+
+    def run(self, argv: list[str]) -> int:
+        flags, args = parse_flags(argv, "Sp")
+        current = os.umask(0)
+        os.umask(current)
+        if not args:
+            if flags.get("S"):
+                self.write(_symbolic(current) + "\n")
+            else:
+                self.write(("umask " if flags.get("p") else "") + f"{current:04o}\n")
+            return 0
+        spec = args[0]
+        if spec.isdigit():
+            try:
+                os.umask(int(spec, 8))
+            except ValueError:
+                raise ShellError(f"{spec}: octal number out of range") from None
+            return 0
+        os.umask(_apply_symbolic(current, spec))
+        return 0
+
+
+def _symbolic(mask: int) -> str:
+    out = []
+    for who, shift in (("u", 6), ("g", 3), ("o", 0)):
+        allowed = ~mask >> shift & 7
+        perms = "".join(p for p, bit in (("r", 4), ("w", 2), ("x", 1)) if allowed & bit)
+        out.append(f"{who}={perms}")
+    return ",".join(out)
+
+
+def _apply_symbolic(mask: int, spec: str) -> int:
+    allowed = ~mask & 0o777
+    for clause in spec.split(","):
+        i = 0
+        who = ""
+        while i < len(clause) and clause[i] in "ugoa":
+            who += clause[i]
+            i += 1
+        if not who:
+            who = "a"
+        if i >= len(clause) or clause[i] not in "+-=":
+            raise ShellError(f"{spec}: invalid symbolic mode operator")
+        op = clause[i]
+        perms = 0
+        for p in clause[i + 1 :]:
+            if p not in "rwx":
+                raise ShellError(f"{p}: invalid symbolic mode character")
+            perms |= {"r": 4, "w": 2, "x": 1}[p]
+        for w in who:
+            shifts = (6, 3, 0) if w == "a" else ({"u": 6, "g": 3, "o": 0}[w],)
+            for shift in shifts:
+                bits = perms << shift
+                if op == "+":
+                    allowed |= bits
+                elif op == "-":
+                    allowed &= ~bits
+                else:
+                    allowed = allowed & ~(7 << shift) | bits
+    return ~allowed & 0o777
+
+
+class Times(Builtin):
+    name = "times"
+
+    def run(self, argv: list[str]) -> int:
+        t = os.times()
+        for user, system in ((t.user, t.system), (t.children_user, t.children_system)):
+            self.write(f"{int(user // 60)}m{user % 60:.3f}s {int(system // 60)}m{system % 60:.3f}s\n")
+        return 0

@@ -1,0 +1,1 @@
+"""The evaluators of words and arithmetic, and shell patterns."""

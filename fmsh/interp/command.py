@@ -1,0 +1,274 @@
+"""The command evaluator: walks the command AST and returns exit statuses.
+
+Compound commands and control flow live here; simple commands (builtins, functions,
+external programs) in simple.py; pipelines, subshells and `&` in pipeline.py;
+redirections in redirect.py.
+"""
+
+from __future__ import annotations
+
+from fmsh.expand.pattern import matches
+from fmsh.runtime.errors import ExitShell, LoopControl, ShellError
+from fmsh.syntax import ast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fmsh.interp.shell import Shell
+
+
+class CommandEvaluator:
+    def __init__(self, shell: Shell) -> None:
+        from fmsh.interp.pipeline import PipelineRunner
+        from fmsh.interp.redirect import Redirector
+        from fmsh.interp.simple import SimpleCommandRunner
+
+        self.sh = shell
+        self.redirector = Redirector(shell)
+        self.simple = SimpleCommandRunner(shell, self)
+        self.pipelines = PipelineRunner(shell, self)
+        # Inside an if/while condition, a non-final && || element or a `!` pipeline,
+        # a failure does not trip `set -e`.
+        self.errexit_suppressed = 0
+        self.loop_depth = 0
+
+    # --- dispatch -----------------------------------------------------------------------
+
+    def run(self, node: ast.Command) -> int:
+        sh = self.sh
+        status = _DISPATCH[type(node)](self, node)
+        sh.last_status = status
+        if status and sh.options.errexit and not self.errexit_suppressed and type(node) in _ERREXIT_CHECKED:
+            if type(node) is not ast.Pipeline or not node.negated:  # type: ignore[attr-defined]
+                sh.traps.run_err()
+                raise ExitShell(status)
+        if sh.traps.has_pending():
+            sh.traps.run_pending()
+        return status
+
+    def run_list(self, body: ast.CommandList) -> int:
+        status = 0
+        run = self.run
+        for command in body.commands:
+            status = run(command)
+        return status
+
+    def run_suppressed(self, body: ast.CommandList) -> int:
+        """A condition: `set -e` does not apply inside it."""
+        self.errexit_suppressed += 1
+        try:
+            return self.run_list(body)
+        finally:
+            self.errexit_suppressed -= 1
+
+    def with_redirects(self, redirects: list[ast.Redirect], action: Callable[[], int]) -> int:
+        """Run `action` with the redirections in place; 1 if they fail."""
+        if not redirects:
+            return action()
+        frame = self.sh.fds.push()
+        try:
+            if not self.redirector.apply(redirects, frame):
+                self._redirect_failed()
+                return 1
+            return action()
+        finally:
+            self.sh.fds.restore(frame)
+
+    def _redirect_failed(self) -> None:
+        self.sh.last_status = 1
+        if self.sh.options.errexit and not self.errexit_suppressed:
+            raise ExitShell(1)
+
+    # --- commands -----------------------------------------------------------------------
+
+    def _command_list(self, node: ast.CommandList) -> int:
+        return self.run_list(node)
+
+    def _simple_command(self, node: ast.SimpleCommand) -> int:
+        return self.simple.run(node)
+
+    def _and_or(self, node: ast.AndOr) -> int:
+        commands = node.commands
+        ops = node.ops
+        self.errexit_suppressed += 1
+        try:
+            status = self.run(commands[0])
+        finally:
+            self.errexit_suppressed -= 1
+        last = len(commands) - 1
+        for k, op in enumerate(ops, start=1):
+            if (op == "&&") == (status != 0):
+                continue
+            if k == last:
+                status = self.run(commands[k])
+            else:
+                self.errexit_suppressed += 1
+                try:
+                    status = self.run(commands[k])
+                finally:
+                    self.errexit_suppressed -= 1
+        return status
+
+    def _pipeline(self, node: ast.Pipeline) -> int:
+        return self.pipelines.run_pipeline(node)
+
+    def _background(self, node: ast.Background) -> int:
+        return self.pipelines.run_background(node)
+
+    def _subshell(self, node: ast.Subshell) -> int:
+        return self.pipelines.run_subshell(node)
+
+    def _brace_group(self, node: ast.BraceGroup) -> int:
+        return self.with_redirects(node.redirects, lambda: self.run_list(node.body))
+
+    def _if(self, node: ast.If) -> int:
+        def action() -> int:
+            for arm in node.arms:
+                if self.run_suppressed(arm.condition) == 0:
+                    return self.run_list(arm.body)
+            if node.else_body is not None:
+                return self.run_list(node.else_body)
+            return 0
+
+        return self.with_redirects(node.redirects, action)
+
+    def _loop_body(self, body: ast.CommandList) -> tuple[int, bool]:
+        """Run a loop body once: (status, whether to leave the loop)."""
+        try:
+            return self.run_list(body), False
+        except LoopControl as control:
+            if control.levels > 1:
+                control.levels -= 1
+                raise
+            return 0, control.is_break
+
+    def _while_until(self, node: ast.WhileUntil) -> int:
+        def action() -> int:
+            status = 0
+            self.loop_depth += 1
+            try:
+                while True:
+                    try:
+                        cond = self.run_suppressed(node.condition)
+                    except LoopControl as control:
+                        if control.levels > 1:
+                            control.levels -= 1
+                            raise
+                        if control.is_break:
+                            break
+                        continue
+                    if (cond == 0) == node.until:
+                        break
+                    status, leave = self._loop_body(node.body)
+                    if leave:
+                        break
+            finally:
+                self.loop_depth -= 1
+            return status
+
+        return self.with_redirects(node.redirects, action)
+
+    def _for_each(self, node: ast.ForEach) -> int:
+        def action() -> int:
+            sh = self.sh
+            items = list(sh.positional) if node.words is None else sh.words.expand_argv(node.words)
+            status = 0
+            self.loop_depth += 1
+            try:
+                for item in items:
+                    sh.vars.set(node.var, item)
+                    status, leave = self._loop_body(node.body)
+                    if leave:
+                        break
+            finally:
+                self.loop_depth -= 1
+            return status
+
+        return self.with_redirects(node.redirects, action)
+
+    def _for_arith(self, node: ast.ForArith) -> int:
+        def action() -> int:
+            arith = self.sh.arith
+            if node.init is not None:
+                arith.evaluate(node.init)
+            status = 0
+            self.loop_depth += 1
+            try:
+                while node.cond is None or arith.evaluate(node.cond):
+                    status, leave = self._loop_body(node.body)
+                    if leave:
+                        break
+                    if node.step is not None:
+                        arith.evaluate(node.step)
+            finally:
+                self.loop_depth -= 1
+            return status
+
+        return self.with_redirects(node.redirects, action)
+
+    def _case(self, node: ast.Case) -> int:
+        def action() -> int:
+            words = self.sh.words
+            subject = words.expand_string(node.subject)
+            nocase = self.sh.options.shopt["nocasematch"]
+            arms = node.arms
+            k = 0
+            status = 0
+            while k < len(arms):
+                arm = arms[k]
+                if any(matches(words.expand_pattern(p), subject, nocase) for p in arm.patterns):
+                    status = self.run_list(arm.body)
+                    # ;& runs the next body unconditionally; ;;& tests the next patterns.
+                    while arm.terminator == ";&" and k + 1 < len(arms):
+                        k += 1
+                        arm = arms[k]
+                        status = self.run_list(arm.body)
+                    if arm.terminator != ";;&":
+                        return status
+                k += 1
+            return status
+
+        return self.with_redirects(node.redirects, action)
+
+    def _function_def(self, node: ast.FunctionDef) -> int:
+        if node.name in self.sh.readonly_functions:
+            raise ShellError(f"{node.name}: readonly function")
+        self.sh.functions[node.name] = node
+        return 0
+
+    def _double_bracket(self, node: ast.DoubleBracket) -> int:
+        from fmsh.interp.conditional import evaluate_bool
+
+        def action() -> int:
+            self.sh.trace_words(["[["], node.pos)
+            return 0 if evaluate_bool(self.sh, node.expr) else 1
+
+        return self.with_redirects(node.redirects, action)
+
+    def _arith_command(self, node: ast.ArithCommand) -> int:
+        return self.with_redirects(node.redirects, lambda: 0 if self.sh.arith.evaluate(node.expr) else 1)
+
+
+_DISPATCH: dict[type, Callable[[CommandEvaluator, ast.Command], int]] = {
+    ast.CommandList: CommandEvaluator._command_list,  # type: ignore[dict-item]
+    ast.SimpleCommand: CommandEvaluator._simple_command,  # type: ignore[dict-item]
+    ast.AndOr: CommandEvaluator._and_or,  # type: ignore[dict-item]
+    ast.Pipeline: CommandEvaluator._pipeline,  # type: ignore[dict-item]
+    ast.Background: CommandEvaluator._background,  # type: ignore[dict-item]
+    ast.Subshell: CommandEvaluator._subshell,  # type: ignore[dict-item]
+    ast.BraceGroup: CommandEvaluator._brace_group,  # type: ignore[dict-item]
+    ast.If: CommandEvaluator._if,  # type: ignore[dict-item]
+    ast.WhileUntil: CommandEvaluator._while_until,  # type: ignore[dict-item]
+    ast.ForEach: CommandEvaluator._for_each,  # type: ignore[dict-item]
+    ast.ForArith: CommandEvaluator._for_arith,  # type: ignore[dict-item]
+    ast.Case: CommandEvaluator._case,  # type: ignore[dict-item]
+    ast.FunctionDef: CommandEvaluator._function_def,  # type: ignore[dict-item]
+    ast.DoubleBracket: CommandEvaluator._double_bracket,  # type: ignore[dict-item]
+    ast.ArithCommand: CommandEvaluator._arith_command,  # type: ignore[dict-item]
+}
+
+# Commands whose failure trips `set -e` (compound commands leave it to their parts).
+_ERREXIT_CHECKED = frozenset(
+    [ast.SimpleCommand, ast.Pipeline, ast.Subshell, ast.DoubleBracket, ast.ArithCommand]
+)

@@ -1,0 +1,151 @@
+"""Pipelines, subshells and background jobs: the commands that run in forked copies of
+the shell. Stages are joined by real OS pipes; no byte of a pipeline of external
+commands passes through Python.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fmsh.syntax import ast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from fmsh.interp.command import CommandEvaluator
+    from fmsh.interp.shell import Shell
+
+
+class PipelineRunner:
+    def __init__(self, shell: Shell, evaluator: CommandEvaluator) -> None:
+        self.sh = shell
+        self.ev = evaluator
+
+    def run_in_child(self, command: ast.Command) -> int:
+        """Run a command as the last thing this (forked) process does."""
+        if type(command) is ast.SimpleCommand:
+            return self.ev.simple.run(command, tail=True)  # type: ignore[arg-type]
+        if type(command) is ast.Subshell and not command.redirects:  # type: ignore[attr-defined]
+            return self.ev.run_list(command.body)  # type: ignore[attr-defined]
+        return self.ev.run(command)
+
+    def run_pipeline(self, node: ast.Pipeline) -> int:
+        sh = self.sh
+        commands = node.commands
+        if node.negated:
+            self.ev.errexit_suppressed += 1
+        try:
+            if len(commands) == 1:
+                status = self.ev.run(commands[0])
+                sh.pipestatus = [status]
+            else:
+                statuses = self._run_stages(node)
+                sh.pipestatus = statuses
+                status = statuses[-1]
+                if sh.options.pipefail:
+                    for value in reversed(statuses):
+                        if value:
+                            status = value
+                            break
+        finally:
+            if node.negated:
+                self.ev.errexit_suppressed -= 1
+        if node.negated:
+            return 0 if status else 1
+        return status
+
+    def _run_stages(self, node: ast.Pipeline) -> list[int]:
+        sh = self.sh
+        commands = node.commands
+        last = len(commands) - 1
+        lastpipe = sh.options.shopt["lastpipe"] and not sh.options.interactive
+        pids: list[int] = []
+        previous_read = -1
+        try:
+            for k, command in enumerate(commands):
+                if k == last and lastpipe:
+                    break
+                read_end, write_end = os.pipe() if k < last else (-1, -1)
+                stdin_fd = previous_read
+                stderr_too = k < last and node.stderr_too[k]
+
+                def child(command: ast.Command = command, stdin_fd: int = stdin_fd, read_end: int = read_end,
+                          write_end: int = write_end, stderr_too: bool = stderr_too) -> int:
+                    if stdin_fd != -1:
+                        os.dup2(stdin_fd, 0)
+                        os.close(stdin_fd)
+                    if write_end != -1:
+                        os.close(read_end)
+                        os.dup2(write_end, 1)
+                        os.close(write_end)
+                        if stderr_too:
+                            os.dup2(1, 2)
+                    return self.run_in_child(command)
+
+                pids.append(sh.fork(child))
+                if previous_read != -1:
+                    os.close(previous_read)
+                if write_end != -1:
+                    os.close(write_end)
+                previous_read = read_end
+            if lastpipe:
+                stdin_fd, previous_read = previous_read, -1
+                return self._run_last_here(commands[last], stdin_fd, pids)
+        except BaseException:
+            if previous_read != -1:
+                os.close(previous_read)
+            raise
+        return sh.wait_foreground(pids)
+
+    def _run_last_here(self, command: ast.Command, stdin_fd: int, pids: list[int]) -> list[int]:
+        """`shopt -s lastpipe`: the last stage runs in this shell, reading the pipe."""
+        sh = self.sh
+        frame = sh.fds.push()
+        try:
+            sh.fds.place(stdin_fd, 0, frame)
+            os.close(stdin_fd)
+            status = self.ev.run(command)
+        finally:
+            sh.fds.restore(frame)
+        return sh.wait_foreground(pids) + [status]
+
+    def run_subshell(self, node: ast.Subshell) -> int:
+        sh = self.sh
+
+        def child() -> int:
+            return self.ev.with_redirects(node.redirects, lambda: self._subshell_body(node.body))
+
+        return sh.wait_foreground([sh.fork(child)])[-1]
+
+    def _subshell_body(self, body: ast.CommandList) -> int:
+        commands = body.commands
+        for command in commands[:-1]:
+            self.ev.run(command)
+        return self.run_in_child(commands[-1])
+
+    def run_background(self, node: ast.Background) -> int:
+        sh = self.sh
+        command = node.command
+
+        def child() -> int:
+            if not sh.options.values.get("monitor"):
+                # Without job control, a background job's input is /dev/null (POSIX).
+                devnull = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(devnull, 0)
+                os.close(devnull)
+            return self.run_in_child(command)
+
+        pid = sh.fork(child, background=True)
+        sh.last_background_pid = pid
+        sh.jobs.add([pid], _command_text(command))
+        return 0
+
+
+def _command_text(command: ast.Command) -> str:
+    """The source text of a command, for `jobs`."""
+    pos = command.pos
+    if pos is None:
+        return ""
+    text = pos.source.text
+    end = text.find("\n", pos.offset)
+    line = text[pos.offset : end if end != -1 else len(text)]
+    return line.split("&")[0].strip() or line.strip()

@@ -1,0 +1,408 @@
+"""The Shell: one running fmsh, holding its state and the evaluators that act on it.
+
+Entry points for the front door (cli.py) and for builtins: run text, run a file,
+evaluate a string, fork a subshell, substitute a command's output, report an error.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fmsh.expand.arith import ArithEvaluator
+from fmsh.expand.word import WordEvaluator
+from fmsh.interp.command import CommandEvaluator
+from fmsh.interp.traps import Traps
+from fmsh.runtime import process, signals
+from fmsh.runtime.errors import (
+    ExitShell,
+    Interrupted,
+    LoopControl,
+    ReturnFromFunction,
+    ShellError,
+)
+from fmsh.runtime.fds import Descriptors
+from fmsh.runtime.jobs import JobTable
+from fmsh.runtime.process import CommandHash
+from fmsh.runtime.state import Options, Variables
+from fmsh.syntax import ast
+from fmsh.syntax.errors import ParseError
+from fmsh.syntax.source import Pos, Source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from fmsh.builtins.base import Builtin
+
+
+class Shell:
+    def __init__(
+        self,
+        script_name: str = "fmsh",
+        args: list[str] | None = None,
+        environ: dict[str, str] | None = None,
+        interactive: bool = False,
+    ) -> None:
+        self.vars = Variables(dict(os.environ) if environ is None else environ)
+        self.options = Options()
+        self.options.interactive = interactive
+        self.positional: list[str] = list(args or [])
+        self.script_name = script_name
+        self.functions: dict[str, ast.FunctionDef] = {}
+        self.readonly_functions: set[str] = set()
+        self.aliases: dict[str, str] = {}
+        self.last_status = 0
+        self.cmdsub_status: int | None = None
+        self.last_background_pid: int | None = None
+        self.pipestatus: list[int] = []
+        self.call_stack: list[str] = []
+        self.source_depth = 0
+        self.current_pos: Pos | None = None
+        self.pid = os.getpid()
+        self.in_child = False
+        self.interrupted = False  # the top level stopped on SIGINT
+        self.jobs = JobTable()
+        self.hash = CommandHash()
+        self.fds = Descriptors()
+        self.traps = Traps(self)
+        self.words = WordEvaluator(self)
+        self.arith = ArithEvaluator(self)
+        self.cmd = CommandEvaluator(self)
+        self._builtins: dict[str, Builtin | None] = {}
+        self._parsed_words: dict[str, ast.Word] = {}
+        self._init_variables()
+
+    def _init_variables(self) -> None:
+        v = self.vars
+        if v.get("IFS") is None:
+            v.set("IFS", " \t\n")
+        if v.get("PS4") is None:
+            v.set("PS4", "+ ")
+        v.set("OPTIND", "1")
+        v.set("PPID", str(os.getppid()))
+        shlvl = v.get("SHLVL") or "0"
+        v.set("SHLVL", str(int(shlvl) + 1) if shlvl.isdigit() else "1")
+        v.export("SHLVL")
+        try:
+            cwd = os.getcwd()
+        except OSError:
+            cwd = None
+        pwd = v.get("PWD")
+        if cwd is not None and (pwd is None or not _same_dir(pwd, cwd)):
+            v.set("PWD", cwd)
+        if cwd is not None:
+            v.export("PWD")
+        v.set("UID", str(os.getuid()))
+        v.set("EUID", str(os.geteuid()))
+        from fmsh import __version__
+
+        v.set("FMSH_VERSION", __version__)
+        v.on_assign["PATH"] = lambda _value: self.hash.clear()
+        import time
+
+        start = time.monotonic()
+        v.dynamic["RANDOM"] = lambda: str(self._random().randrange(32768))
+        v.dynamic["SECONDS"] = lambda: str(int(time.monotonic() - start))
+        v.dynamic["EPOCHSECONDS"] = lambda: str(int(time.time()))
+        v.dynamic["EPOCHREALTIME"] = lambda: f"{time.time():.6f}"
+        v.dynamic["LINENO"] = lambda: str(self.current_pos.line if self.current_pos is not None else 0)
+        v.dynamic["BASHPID"] = lambda: str(os.getpid())
+        v.on_assign["RANDOM"] = lambda value: self._random().seed(value)
+
+    def _random(self):  # type: ignore[no-untyped-def]
+        """The generator behind $RANDOM, made on first use (random is slow to import)."""
+        rng = self.__dict__.get("_rng")
+        if rng is None:
+            import random
+
+            rng = self.__dict__["_rng"] = random.Random()
+        return rng
+
+    # --- parameters ---------------------------------------------------------------------
+
+    def special_param(self, name: str) -> str | None:
+        """`$?`, `$$`, `$#`, `$!`, `$-`, `$0` and `$1`... (not `$@`/`$*`)."""
+        if name == "?":
+            return str(self.last_status)
+        if name.isdigit():
+            n = int(name)
+            if n == 0:
+                return self.script_name
+            return self.positional[n - 1] if n <= len(self.positional) else None
+        if name == "#":
+            return str(len(self.positional))
+        if name == "$":
+            return str(self.pid)
+        if name == "!":
+            return str(self.last_background_pid) if self.last_background_pid is not None else None
+        if name == "-":
+            return self.options.flags()
+        if name == "PIPESTATUS":
+            return str(self.pipestatus[0]) if self.pipestatus else None
+        if name == "FUNCNAME":
+            return self.call_stack[-1] if self.call_stack else None
+        return None
+
+    def variable_is_set(self, name: str) -> bool:
+        """`[[ -v name ]]`, also for `name[index]`."""
+        if "[" in name and name.endswith("]"):
+            base, _, index = name[:-1].partition("[")
+            cell = self.vars.cell(base)
+            if cell is None or cell.value is None:
+                return False
+            if index in ("@", "*"):
+                return bool(cell.value)
+            from fmsh.runtime.state import AssocArray
+
+            key: int | str = index if type(cell.value) is AssocArray else self.arith.evaluate_text(index)
+            return self.words.array_element(base, key) is not None
+        return self.vars.is_set(name) or (name.isdigit() and self.special_param(name) is not None)
+
+    # --- errors and tracing -------------------------------------------------------------
+
+    def report(self, message: str) -> None:
+        """`fmsh: message` on standard error."""
+        write_fd(2, f"fmsh: {message}\n")
+
+    def _ps4(self) -> str:
+        text = self.vars.get("PS4") or ""
+        if "$" not in text and "`" not in text:
+            return text
+        word = self._parsed_words.get(text)
+        try:
+            if word is None:
+                from fmsh.syntax.lexer import Lexer
+
+                word = Lexer(Source("PS4", text)).words.read_heredoc_body()
+                self._parsed_words[text] = word
+            return self.words.expand_string(word)
+        except (ParseError, ShellError):
+            return text
+
+    def trace_command(self, assignments: list[ast.Assignment], argv: list) -> None:
+        from fmsh.expand.quote import shell_quote
+
+        if assignments:
+            self.trace_assignments(assignments)
+        write_fd(2, self._ps4() + " ".join(shell_quote(a) if isinstance(a, str) else a.name for a in argv) + "\n")
+
+    def trace_assignments(self, assignments: list[ast.Assignment]) -> None:
+        from fmsh.expand.quote import shell_quote
+
+        for a in assignments:
+            write_fd(2, f"{self._ps4()}{a.name}={shell_quote(self.vars.get(a.name) or '')}\n")
+
+    def trace_words(self, words: list[str], pos: Pos | None) -> None:
+        if self.options.xtrace:
+            write_fd(2, self._ps4() + " ".join(words) + "\n")
+
+    # --- builtins -----------------------------------------------------------------------
+
+    def builtin(self, name: str) -> Builtin | None:
+        try:
+            return self._builtins[name]
+        except KeyError:
+            from fmsh.builtins import load
+
+            cls = load(name)
+            instance = cls(self) if cls is not None else None
+            self._builtins[name] = instance
+            return instance
+
+    def run_builtin(self, builtin: Builtin, argv: list) -> int:
+        try:
+            return builtin.run(argv)
+        except ShellError as e:
+            if e.fatal:
+                raise
+            self.report(f"{argv[0]}: {e.message}")
+            return e.status
+        except BrokenPipeError:
+            self.report(f"{argv[0]}: write error: Broken pipe")
+            return 1
+
+    # --- processes ----------------------------------------------------------------------
+
+    def fork(self, action: Callable[[], int], background: bool = False) -> int:
+        """Run `action` in a forked copy of the shell; returns the child's pid."""
+        pid = os.fork()
+        if pid:
+            return pid
+        status = 1
+        try:
+            self.in_child = True
+            signals.child_defaults(background)
+            self.jobs.clear()
+            self.fds.forget_internal()
+            self.traps.reset_for_subshell()
+            status = self.finish(self._guarded(action))
+        except BaseException:  # noqa: BLE001 - a child must never return into the parent's code
+            pass
+        finally:
+            os._exit(status & 0xFF)
+
+    def _guarded(self, action: Callable[[], int]) -> int:
+        """Run an action the way the top level does: control flow and errors become statuses."""
+        try:
+            return action()
+        except ExitShell as e:
+            return e.status
+        except ReturnFromFunction as e:
+            return e.status
+        except LoopControl:
+            return 0
+        except Interrupted:
+            return 130
+        except ShellError as e:
+            self.report(e.message)
+            return e.status
+        except RecursionError:
+            self.report("maximum nesting depth exceeded")
+            return 1
+
+    def wait_foreground(self, pids: list[int]) -> list[int]:
+        """Wait for the processes of a foreground job, in order; their statuses."""
+        signals.state.waiting += 1
+        try:
+            statuses = [process.wait_for(pid) for pid in pids]
+        finally:
+            signals.state.waiting -= 1
+        if signals.state.sigint_seen:
+            signals.state.sigint_seen = False
+            if 130 in statuses and not self.traps.handles("INT"):
+                raise Interrupted()
+        return statuses
+
+    def command_sub(self, body: ast.CommandList) -> str:
+        """The output of `$(...)`, trailing newlines removed; sets `$?`."""
+        if not body.commands:
+            self.last_status = self.cmdsub_status = 0
+            return ""
+        read_end, write_end = os.pipe()
+
+        def child() -> int:
+            os.close(read_end)
+            os.dup2(write_end, 1)
+            os.close(write_end)
+            if not self.options.shopt["inherit_errexit"]:
+                # bash clears -e in command substitutions unless inherit_errexit is set.
+                self.options.set("errexit", False)
+            return self.cmd.pipelines._subshell_body(body)
+
+        try:
+            pid = self.fork(child)
+        finally:
+            os.close(write_end)
+        chunks: list[bytes] = []
+        signals.state.waiting += 1
+        try:
+            while True:
+                chunk = os.read(read_end, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        finally:
+            signals.state.waiting -= 1
+            os.close(read_end)
+        status = self.wait_foreground([pid])[0]
+        self.last_status = self.cmdsub_status = status
+        data = b"".join(chunks)
+        if b"\0" in data:
+            data = data.replace(b"\0", b"")
+        return data.decode("utf-8", "surrogateescape").rstrip("\n")
+
+    # --- running text -------------------------------------------------------------------
+
+    def parse(self, text: str, name: str) -> ast.Program:
+        from fmsh.syntax.parser import parse
+
+        return parse(Source(name, text))
+
+    def run_program(self, program: ast.Program) -> int:
+        """Run a parsed program at the top level; fatal errors end it with their status."""
+        try:
+            return self.cmd.run_list(program.body)
+        except ShellError as e:
+            self.report(e.message)
+            self.last_status = e.status
+            raise ExitShell(e.status) from None
+
+    def run_script(self, text: str, name: str) -> int:
+        """The whole life of a non-interactive shell: parse, run, EXIT trap. The status."""
+        try:
+            program = self.parse(text, name)
+        except ParseError as e:
+            write_fd(2, "fmsh: " + e.render() + "\n")
+            return self.finish(2)
+        return self.finish(self._top(lambda: self.run_program(program)))
+
+    def _top(self, action: Callable[[], int]) -> int:
+        try:
+            return action()
+        except ExitShell as e:
+            return e.status
+        except ReturnFromFunction as e:
+            return e.status
+        except LoopControl:
+            return 0
+        except Interrupted:
+            self.interrupted = True
+            return 130
+        except RecursionError:
+            self.report("maximum nesting depth exceeded")
+            return 1
+
+    def eval_text(self, text: str, name: str = "eval") -> int:
+        """`eval`: parse errors give status 2 and do not end the shell."""
+        try:
+            program = self.parse(text, name)
+        except ParseError as e:
+            write_fd(2, "fmsh: " + e.render() + "\n")
+            return 2
+        return self.cmd.run_list(program.body)
+
+    def source_file(self, path: str, args: list[str] | None) -> int:
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "surrogateescape")
+        except OSError as e:
+            raise ShellError(f"{path}: {e.strerror}") from None
+        try:
+            program = self.parse(text, path)
+        except ParseError as e:
+            write_fd(2, "fmsh: " + e.render() + "\n")
+            return 2
+        saved = self.positional
+        if args is not None:
+            self.positional = list(args)
+        self.source_depth += 1
+        try:
+            return self.cmd.run_list(program.body)
+        except ReturnFromFunction as e:
+            return e.status
+        finally:
+            self.source_depth -= 1
+            if args is not None:
+                self.positional = saved
+
+    def finish(self, status: int) -> int:
+        """Run the EXIT trap once; its `exit N` may change the status."""
+        return self.traps.run_exit(status)
+
+
+def write_fd(fd: int, text: str) -> None:
+    data = text.encode("utf-8", "surrogateescape")
+    try:
+        while data:
+            data = data[os.write(fd, data) :]
+    except OSError:
+        pass
+
+
+def _same_dir(a: str, b: str) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+

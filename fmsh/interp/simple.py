@@ -1,0 +1,347 @@
+"""Simple commands: assignments, then a function, a builtin or an external program.
+
+Lookup order is bash's: functions, builtins, then PATH (remembered by `hash`).
+Assignments before a builtin or function are visible to it only; before an external
+program they go into its environment only.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import sys
+
+from fmsh.runtime import process
+from fmsh.runtime.errors import ReturnFromFunction, ShellError
+from fmsh.runtime.state import AssocArray, Cell, IndexedArray
+from fmsh.syntax import ast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from fmsh.interp.command import CommandEvaluator
+    from fmsh.interp.shell import Shell
+
+DECLARATION_BUILTINS = frozenset(["declare", "typeset", "local", "export", "readonly"])
+MAX_CALL_DEPTH = 1000
+
+
+class ArrayValue:
+    """`name=(a b c)` given to a declaration builtin (`local a=(1 2)`): already expanded."""
+
+    __slots__ = ("name", "append", "items")
+
+    def __init__(self, name: str, append: bool, items: list[tuple[str | None, str]]) -> None:
+        self.name = name
+        self.append = append
+        self.items = items
+
+
+class SimpleCommandRunner:
+    def __init__(self, shell: Shell, evaluator: CommandEvaluator) -> None:
+        self.sh = shell
+        self.ev = evaluator
+
+    # --- entry --------------------------------------------------------------------------
+
+    def run(self, node: ast.SimpleCommand, tail: bool = False) -> int:
+        """Run a simple command. `tail`: the process ends after it (a forked child), so
+        an external program replaces the process instead of being waited for."""
+        sh = self.sh
+        sh.current_pos = node.pos
+        sh.cmdsub_status = None
+        words = node.words
+        if not words:
+            return self._assignments_only(node)
+        argv: list = self._expand_declaration(words) if _is_declaration(words[0]) else sh.words.expand_argv(words)
+        if not argv:
+            return self._assignments_only(node)
+        if sh.options.xtrace:
+            sh.trace_command(node.assignments, argv)
+        if argv[0] == "exec" and len(argv) == 1:
+            # `exec >file`: the redirections stay for the rest of the shell.
+            if not self.ev.redirector.apply(node.redirects, None):
+                self.ev._redirect_failed()
+                return 1
+            return 0
+        return self.run_argv(argv, node.assignments, node.redirects, tail)
+
+    def run_argv(
+        self,
+        argv: list,
+        assignments: list[ast.Assignment],
+        redirects: list[ast.Redirect],
+        tail: bool = False,
+        skip_functions: bool = False,
+    ) -> int:
+        sh = self.sh
+        name = argv[0]
+        function = None if skip_functions else sh.functions.get(name)
+        if function is not None:
+            return self._with_temp_assignments(
+                assignments, lambda: self.ev.with_redirects(redirects, lambda: self.call_function(function, argv))
+            )
+        builtin = sh.builtin(name)
+        if builtin is not None:
+            return self._with_temp_assignments(
+                assignments, lambda: self.ev.with_redirects(redirects, lambda: sh.run_builtin(builtin, argv))
+            )
+        return self._external(argv, assignments, redirects, tail)
+
+    # --- assignments --------------------------------------------------------------------
+
+    def _assignments_only(self, node: ast.SimpleCommand) -> int:
+        sh = self.sh
+        for assignment in node.assignments:
+            self.assign(assignment)
+        if sh.options.xtrace and node.assignments:
+            sh.trace_assignments(node.assignments)
+        status = sh.cmdsub_status or 0
+        if node.redirects:
+            frame = sh.fds.push()
+            try:
+                if not self.ev.redirector.apply(node.redirects, frame):
+                    self.ev._redirect_failed()
+                    return 1
+            finally:
+                sh.fds.restore(frame)
+        return status
+
+    def assign(self, assignment: ast.Assignment, local: bool = False) -> None:
+        sh = self.sh
+        value = assignment.value
+        name = assignment.name
+        if value is not None and value.parts and type(value.parts[0]) is ast.ArrayLiteral:
+            items = self.array_items(value.parts[0])  # type: ignore[arg-type]
+            self.assign_array(name, items, assignment.append, local)
+            return
+        text = sh.words.expand_string(value) if value is not None else ""
+        cell = sh.vars.cell(name)
+        if cell is not None and cell.integer:
+            number = sh.arith.evaluate_text(text)
+            if assignment.append:
+                number += sh.arith.evaluate_text(sh.vars.get(name) or "0")
+            text, append = str(number), False
+        else:
+            append = assignment.append
+        if assignment.index is not None:
+            key = self.subscript(name, assignment.index)
+            sh.vars.set_element(name, key, text, append)
+        else:
+            sh.vars.set(name, text, local=local, append=append)
+
+    def subscript(self, name: str, index: ast.Word) -> int | str:
+        sh = self.sh
+        cell = sh.vars.cell(name)
+        text = sh.words.expand_string(index)
+        if cell is not None and type(cell.value) is AssocArray:
+            return text
+        return sh.arith.evaluate_text(text)
+
+    def array_items(self, literal: ast.ArrayLiteral) -> list[tuple[str | None, str]]:
+        """The elements of `(a b [k]=v)`: (key or None, value), after expansion."""
+        words = self.sh.words
+        items: list[tuple[str | None, str]] = []
+        for element in literal.elements:
+            keyed = _keyed_element(element)
+            if keyed is not None:
+                key_word, value_word = keyed
+                items.append((words.expand_string(key_word), words.expand_string(value_word)))
+            else:
+                items.extend((None, field) for field in words.expand_argv([element]))
+        return items
+
+    def assign_array(self, name: str, items: list[tuple[str | None, str]], append: bool, local: bool) -> None:
+        sh = self.sh
+        cell = sh.vars.cell(name)
+        if local:
+            cell = sh.vars.declare_local(name)
+        old = cell.value if cell is not None else None
+        if type(old) is AssocArray:
+            array: IndexedArray | AssocArray = AssocArray(old) if append else AssocArray()
+            for key, value in items:
+                if key is None:
+                    raise ShellError(f"{name}: {value}: must use subscript when assigning associative array")
+                array[key] = value  # type: ignore[index]
+        else:
+            array = IndexedArray()
+            if append:
+                if type(old) is IndexedArray:
+                    array.update(old)
+                elif type(old) is str:
+                    array[0] = old
+            index = array.next_index()
+            for key, value in items:
+                if key is not None:
+                    index = sh.arith.evaluate_text(key)
+                array[index] = value  # type: ignore[index]
+                index += 1
+        sh.vars.set_array(name, array, local=local)
+
+    def _expand_declaration(self, words: list[ast.Word]) -> list:
+        """Arguments of declare/local/export/readonly: assignments are not split."""
+        from fmsh.syntax.parser import as_assignment
+
+        sh = self.sh
+        argv: list = []
+        for k, word in enumerate(words):
+            assignment = as_assignment(word) if k else None
+            if assignment is None:
+                argv.extend(sh.words.expand_argv([word]))
+                continue
+            value = assignment.value
+            if value is not None and value.parts and type(value.parts[0]) is ast.ArrayLiteral:
+                argv.append(ArrayValue(assignment.name, assignment.append, self.array_items(value.parts[0])))  # type: ignore[arg-type]
+                continue
+            text = sh.words.expand_string(value) if value is not None else ""
+            prefix = assignment.name
+            if assignment.index is not None:
+                prefix += "[" + sh.words.expand_string(assignment.index) + "]"
+            argv.append(prefix + ("+=" if assignment.append else "=") + text)
+        return argv
+
+    def _with_temp_assignments(self, assignments: list[ast.Assignment], action) -> int:  # type: ignore[no-untyped-def]
+        if not assignments:
+            return action()
+        sh = self.sh
+        scope: dict[str, Cell] = {}
+        for assignment in assignments:
+            text = sh.words.expand_string(assignment.value) if assignment.value is not None else ""
+            if assignment.append:
+                text = (sh.vars.get(assignment.name) or "") + text
+            scope[assignment.name] = Cell(text, exported=True)
+        sh.vars.push_scope(scope)
+        sh.vars.mark_env_dirty()
+        try:
+            return action()
+        finally:
+            sh.vars.pop_scope()
+            sh.vars.mark_env_dirty()
+
+    # --- functions ----------------------------------------------------------------------
+
+    def call_function(self, function: ast.FunctionDef, argv: list[str]) -> int:
+        sh = self.sh
+        if len(sh.call_stack) >= MAX_CALL_DEPTH:
+            raise ShellError(f"{function.name}: maximum function nesting level exceeded ({MAX_CALL_DEPTH})")
+        saved_positional = sh.positional
+        sh.positional = list(argv[1:])
+        sh.vars.push_scope()
+        sh.call_stack.append(function.name)
+        try:
+            return self.ev.run(function.body)
+        except ReturnFromFunction as ret:
+            return ret.status
+        finally:
+            sh.call_stack.pop()
+            sh.vars.pop_scope()
+            sh.positional = saved_positional
+
+    # --- external programs --------------------------------------------------------------
+
+    def _external(
+        self, argv: list[str], assignments: list[ast.Assignment], redirects: list[ast.Redirect], tail: bool
+    ) -> int:
+        sh = self.sh
+        name = argv[0]
+        env = sh.vars.environ()
+        if assignments:
+            env = dict(env)
+            for assignment in assignments:
+                text = sh.words.expand_string(assignment.value) if assignment.value is not None else ""
+                env[assignment.name] = (env.get(assignment.name, "") + text) if assignment.append else text
+        path = self.resolve(name)
+        if tail:
+            if not self.ev.redirector.apply(redirects, None):
+                return 1
+            if path is None:
+                sh.report(f"{name}: command not found")
+                return 127
+            return self.exec_program(path, argv, env)
+        frame = sh.fds.push()
+        try:
+            if not self.ev.redirector.apply(redirects, frame):
+                self.ev._redirect_failed()
+                return 1
+            if path is None:
+                sh.report(f"{name}: command not found")
+                return 127
+            try:
+                pid = process.spawn(path, argv, env, process.reset_signals_for_exec())
+            except OSError as e:
+                return self._spawn_failed(path, argv, env, e)
+        finally:
+            sh.fds.restore(frame)
+        return sh.wait_foreground([pid])[-1]
+
+    def resolve(self, name: str) -> str | None:
+        if "/" in name:
+            return name
+        return self.sh.hash.find(name, self.sh.vars.get("PATH"))
+
+    def exec_program(self, path: str, argv: list[str], env: dict[str, str]) -> int:
+        """Replace this process with the program (a forked child's last command, `exec`)."""
+        for number in process.reset_signals_for_exec():
+            import signal
+
+            signal.signal(number, signal.SIG_DFL)
+        try:
+            os.execve(path, argv, env)
+        except OSError as e:
+            if e.errno == errno.ENOEXEC:
+                script = [sys.executable, "-m", "fmsh", path, *argv[1:]]
+                try:
+                    os.execve(sys.executable, script, env)
+                except OSError:
+                    pass
+            return self._report_exec_error(path, e)
+        return 0  # pragma: no cover - execve does not return
+
+    def _spawn_failed(self, path: str, argv: list[str], env: dict[str, str], error: OSError) -> int:
+        if error.errno == errno.ENOEXEC:
+            # No #! line: bash runs such a file as a shell script; so does fmsh.
+            script = [sys.executable, "-m", "fmsh", path, *argv[1:]]
+            try:
+                pid = process.spawn(sys.executable, script, env, process.reset_signals_for_exec())
+            except OSError as e:
+                return self._report_exec_error(path, e)
+            return self.sh.wait_foreground([pid])[-1]
+        return self._report_exec_error(path, error)
+
+    def _report_exec_error(self, path: str, error: OSError) -> int:
+        if error.errno == errno.ENOENT:
+            self.sh.report(f"{path}: No such file or directory")
+            return 127
+        if error.errno == errno.EACCES and os.path.isdir(path):
+            self.sh.report(f"{path}: Is a directory")
+            return 126
+        self.sh.report(f"{path}: {error.strerror}")
+        return 126
+
+
+def _is_declaration(word: ast.Word) -> bool:
+    return len(word.parts) == 1 and type(word.parts[0]) is ast.Literal and word.parts[0].text in DECLARATION_BUILTINS
+
+
+def _keyed_element(word: ast.Word) -> tuple[ast.Word, ast.Word] | None:
+    """`[key]=value` inside an array literal, split into its key and value words."""
+    parts = word.parts
+    if not parts or type(parts[0]) is not ast.Literal or not parts[0].text.startswith("["):
+        return None
+    key_parts: list[ast.WordPart] = []
+    first = parts[0]
+    for k, part in enumerate(parts):
+        text = part.text[1:] if k == 0 else (part.text if type(part) is ast.Literal else None)  # type: ignore[attr-defined]
+        if text is None:
+            key_parts.append(part)
+            continue
+        close = text.find("]=")
+        if close == -1:
+            if text:
+                key_parts.append(ast.Literal(part.pos, text))
+            continue
+        if close:
+            key_parts.append(ast.Literal(part.pos, text[:close]))
+        rest = text[close + 2 :]
+        value_parts = ([ast.Literal(part.pos, rest)] if rest else []) + parts[k + 1 :]
+        return ast.Word(first.pos, key_parts), ast.Word(word.pos, value_parts)
+    return None

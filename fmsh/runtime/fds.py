@@ -1,0 +1,188 @@
+"""File descriptors: the shell's own descriptor table is the real one.
+
+A redirection for a builtin, a function or a compound command changes the shell's
+descriptors in place; a `Frame` remembers what was there and puts it back. External
+commands inherit the table as it is when they are spawned, so one mechanism serves all.
+The copies the shell keeps for itself live at 10 and above, close-on-exec, and are moved
+out of the way when a user names their number.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+
+FIRST_INTERNAL_FD = 10
+_PIPE_CAPACITY = 65536
+
+
+class Frame:
+    """Descriptors replaced by one command's redirections: (fd, saved copy or -1)."""
+
+    __slots__ = ("saved",)
+
+    def __init__(self) -> None:
+        self.saved: list[tuple[int, int]] = []
+
+
+class Descriptors:
+    def __init__(self) -> None:
+        self.internal: set[int] = set()
+
+    def _dup_internal(self, fd: int) -> int:
+        new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, FIRST_INTERNAL_FD)
+        self.internal.add(new)
+        return new
+
+    def _close_internal(self, fd: int) -> None:
+        self.internal.discard(fd)
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+
+    def is_user_fd(self, fd: int) -> bool:
+        """Whether `fd` is open and belongs to the user (not one of the shell's copies)."""
+        if fd in self.internal:
+            return False
+        try:
+            fcntl.fcntl(fd, fcntl.F_GETFD)
+        except OSError:
+            return False
+        return True
+
+    def _make_room(self, fd: int, frame: Frame | None) -> None:
+        """The user names descriptor `fd`: move a shell copy that sits there elsewhere."""
+        if fd not in self.internal:
+            return
+        new = self._dup_internal(fd)
+        self.internal.discard(fd)
+        os.close(fd)
+        for f in _ACTIVE_FRAMES:
+            f.saved = [(target, new if saved == fd else saved) for target, saved in f.saved]
+
+    def _save(self, fd: int, frame: Frame | None) -> None:
+        if frame is None:
+            return
+        for target, _ in frame.saved:
+            if target == fd:
+                return  # the first save holds the original
+        try:
+            saved = self._dup_internal(fd)
+        except OSError as e:
+            if e.errno != errno.EBADF:
+                raise
+            saved = -1
+        frame.saved.append((fd, saved))
+
+    def place(self, source: int, target: int, frame: Frame | None) -> None:
+        """Make `target` a copy of `source` (dup2), remembering the old `target`."""
+        self._make_room(target, frame)
+        self._save(target, frame)
+        if source != target:
+            os.dup2(source, target)
+        else:
+            # `3>&3`: the descriptor stays, but must become inheritable.
+            os.set_inheritable(target, True)
+
+    def close(self, target: int, frame: Frame | None) -> None:
+        self._make_room(target, frame)
+        self._save(target, frame)
+        try:
+            os.close(target)
+        except OSError:
+            pass
+
+    def push(self) -> Frame:
+        frame = Frame()
+        _ACTIVE_FRAMES.append(frame)
+        return frame
+
+    def restore(self, frame: Frame) -> None:
+        for fd, saved in reversed(frame.saved):
+            if saved == -1:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            else:
+                os.dup2(saved, fd)
+                self._close_internal(saved)
+        frame.saved.clear()
+        if _ACTIVE_FRAMES and _ACTIVE_FRAMES[-1] is frame:
+            _ACTIVE_FRAMES.pop()
+        elif frame in _ACTIVE_FRAMES:
+            _ACTIVE_FRAMES.remove(frame)
+
+    def forget_internal(self) -> None:
+        """In a forked child: the parent's frames are not ours to restore."""
+        _ACTIVE_FRAMES.clear()
+
+    def allocate(self, source: int) -> int:
+        """A new user descriptor (for `{name}>file`): the lowest free one from 10 up."""
+        fd = FIRST_INTERNAL_FD
+        while True:
+            if fd not in self.internal:
+                try:
+                    fcntl.fcntl(fd, fcntl.F_GETFD)
+                except OSError:
+                    break
+            fd += 1
+        os.dup2(source, fd)
+        return fd
+
+
+_ACTIVE_FRAMES: list[Frame] = []
+
+
+def open_for_redirect(path: str, op: str, noclobber: bool) -> int:
+    """Open the file of a redirection; the descriptor is close-on-exec until placed."""
+    if op == "<":
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    if op == "<>":
+        return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+    if op in (">>", "&>>"):
+        return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o666)
+    if noclobber and op in (">", "&>", ">&"):
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileExistsError:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            import stat
+
+            if stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise OSError(errno.EEXIST, "cannot overwrite existing file") from None
+            return fd
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+
+
+def text_to_fd(text: str) -> int:
+    """A readable descriptor holding `text` (a here-doc or here-string).
+
+    A pipe when the text fits in its buffer (no writer process needed), else an
+    unlinked temporary file.
+    """
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= _PIPE_CAPACITY:
+        r, w = os.pipe()
+        try:
+            if data:
+                os.write(w, data)
+        finally:
+            os.close(w)
+        return r
+    tmpdir = os.environ.get("TMPDIR", "/tmp")
+    try:
+        fd = os.open(tmpdir, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    except (OSError, AttributeError):
+        import tempfile
+
+        fd, path = tempfile.mkstemp()
+        os.unlink(path)
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd

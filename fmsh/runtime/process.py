@@ -1,0 +1,86 @@
+"""Processes: finding commands on PATH, spawning them, forking subshells, waiting.
+
+External commands started by the shell itself go through posix_spawn (no copy of the
+Python process); pipeline stages, subshells and command substitutions fork, because
+their commands run in a copy of the shell, as bash does.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+
+# Python ignores these at start-up; a spawned program must get the defaults back.
+_RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+
+
+def find_executable(name: str, path: str | None) -> str | None:
+    """The first executable regular file called `name` in the PATH directories."""
+    for directory in (path if path is not None else "/usr/bin:/bin").split(":"):
+        candidate = os.path.join(directory or ".", name)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if stat.S_ISREG(st.st_mode) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+class CommandHash:
+    """bash's `hash`: remembered PATH lookups, forgotten when PATH changes."""
+
+    def __init__(self) -> None:
+        self.paths: dict[str, str] = {}
+        self.hits: dict[str, int] = {}
+
+    def find(self, name: str, path: str | None) -> str | None:
+        found = self.paths.get(name)
+        if found is not None:
+            if os.path.isfile(found):
+                self.hits[name] += 1
+                return found
+            del self.paths[name]
+        found = find_executable(name, path)
+        if found is not None:
+            self.paths[name] = found
+            self.hits[name] = 1
+        return found
+
+    def clear(self) -> None:
+        self.paths.clear()
+        self.hits.clear()
+
+
+def reset_signals_for_exec() -> tuple[int, ...]:
+    """Signals to put back to their defaults in a spawned program."""
+    return tuple(s for s in _RESET_SIGNALS if signal.getsignal(s) == signal.SIG_IGN)
+
+
+def spawn(path: str, argv: list[str], env: dict[str, str], sigdef: tuple[int, ...]) -> int:
+    """Start `path` with the shell's current descriptors; raises OSError on failure."""
+    return os.posix_spawn(path, argv, env, setsigdef=sigdef)
+
+
+def status_of(raw: int) -> int:
+    """A wait status as the shell shows it: the exit code, or 128 + the signal."""
+    if os.WIFSIGNALED(raw):
+        return 128 + os.WTERMSIG(raw)
+    if os.WIFEXITED(raw):
+        return os.WEXITSTATUS(raw)
+    if os.WIFSTOPPED(raw):
+        return 128 + os.WSTOPSIG(raw)
+    return raw
+
+
+def wait_for(pid: int) -> int:
+    """Wait for one child and return its shell status."""
+    while True:
+        try:
+            _, raw = os.waitpid(pid, 0)
+            return status_of(raw)
+        except ChildProcessError:
+            return 127
+        except InterruptedError:  # pragma: no cover - PEP 475 retries for us
+            continue

@@ -1,0 +1,88 @@
+"""Signals and traps.
+
+SIGINT without a trap behaves as in bash: while a foreground child runs, the shell only
+notes it and lets the child decide; if the child dies of it, the shell stops with 130.
+At any other moment it interrupts the shell at once. A trapped signal is queued by the
+Python handler and its command runs between two commands of the script.
+"""
+
+from __future__ import annotations
+
+import signal
+
+from fmsh.runtime.errors import Interrupted
+
+
+class _State:
+    sigint_seen = False
+    waiting = 0
+    pending: list[int] = []
+
+
+state = _State()
+
+
+def _on_sigint(signum: int, frame: object) -> None:
+    state.sigint_seen = True
+    if not state.waiting:
+        raise Interrupted()
+
+
+def _on_trapped(signum: int, frame: object) -> None:
+    state.pending.append(signum)
+
+
+def install_default_handlers() -> None:
+    """At start-up: SIGINT as described above (unless it was ignored on entry)."""
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _on_sigint)
+
+
+def child_defaults(background: bool) -> None:
+    """In a forked child that is about to run commands: defaults, as bash resets them.
+
+    A background job in a shell without job control ignores SIGINT and SIGQUIT (POSIX).
+    """
+    if background:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGQUIT, signal.SIG_IGN)
+    elif signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    state.sigint_seen = False
+    state.waiting = 0
+    state.pending = []
+
+
+SIGNAL_NAMES = {
+    name[3:]: int(getattr(signal, name))
+    for name in dir(signal)
+    if name.startswith("SIG") and not name.startswith("SIG_") and name not in ("SIGRTMIN", "SIGRTMAX")
+}
+
+
+def signal_number(spec: str) -> int | None:
+    """A signal by number, `INT`, `SIGINT` or `int`."""
+    if spec.isdigit():
+        return int(spec)
+    name = spec.upper()
+    if name.startswith("SIG"):
+        name = name[3:]
+    return SIGNAL_NAMES.get(name)
+
+
+def signal_name(number: int) -> str:
+    for name, value in SIGNAL_NAMES.items():
+        if value == number and name not in ("IOT", "CLD", "POLL"):
+            return name
+    return str(number)
+
+
+def set_trap_handler(number: int, action: str | None) -> None:
+    """None: default; "": ignore; anything else: queue for the trap command."""
+    if action is None:
+        signal.signal(number, _on_sigint if number == signal.SIGINT else signal.SIG_DFL)
+    elif action == "":
+        signal.signal(number, signal.SIG_IGN)
+    else:
+        signal.signal(number, _on_trapped)
