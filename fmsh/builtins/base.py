@@ -56,6 +56,8 @@ def parse_flags(argv: list[str], allowed: str, with_value: str = "") -> tuple[di
     i = 1
     while i < len(argv):
         arg = argv[i]
+        if not isinstance(arg, str):
+            break  # an array literal operand of declare & co
         if arg == "--":
             i += 1
             break

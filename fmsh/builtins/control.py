@@ -10,12 +10,15 @@ from fmsh.runtime.errors import ExitShell, LoopControl, ReturnFromFunction, Shel
 
 
 def _status_arg(builtin: Builtin, text: str) -> int:
-    """The operand of exit/return: an integer, truncated to 0..255."""
+    """The operand of exit/return: a 32-bit integer, truncated to 0..255."""
     body = text.strip()
     digits = body[1:] if body[:1] in "+-" else body
     if not digits.isdigit():
         raise ShellError(f"{text}: numeric argument required", status=2)
-    return int(body) & 0xFF
+    value = int(body)
+    if not -(2**31) <= value < 2**31:
+        raise ShellError(f"{text}: expected a small integer")
+    return value & 0xFF
 
 
 class Colon(Builtin):
@@ -42,11 +45,12 @@ class _LoopControl(Builtin):
         if len(argv) > 2:
             raise ShellError("too many arguments")
         if len(argv) == 2:
+            # A bad count is fatal, as for every POSIX special builtin.
             if not argv[1].lstrip("-").isdigit():
-                raise ShellError(f"{argv[1]}: numeric argument required", status=128)
+                raise ShellError(f"{argv[1]}: numeric argument required", fatal=True)
             levels = int(argv[1])
             if levels < 1:
-                raise ShellError(f"{levels}: loop count out of range")
+                raise ShellError(f"{levels}: loop count out of range", fatal=True)
         depth = self.sh.cmd.loop_depth
         if depth == 0:
             self.warn("only meaningful in a `for', `while', or `until' loop")
@@ -68,8 +72,8 @@ class Return(Builtin):
 
     def run(self, argv: list[str]) -> int:
         sh = self.sh
-        if not sh.call_stack and not sh.source_depth:
-            raise ShellError("can only `return' from a function or sourced script")
+        # Outside a function, `return` leaves the script (or the -c string, or the
+        # subshell) as a sourced script's return would.
         status = sh.last_status if len(argv) < 2 else _status_arg(self, argv[1])
         raise ReturnFromFunction(status)
 

@@ -210,7 +210,7 @@ class Printf(Builtin):
     def _convert(self, conversion: str, flags: str, width: str, precision: str | None, value: str | None) -> str:
         spec = "%" + flags + width + ("." + precision if precision is not None else "")
         if conversion == "s":
-            return spec % (value if value is not None else "") + ""
+            return (spec + "s") % (value if value is not None else "")
         if conversion == "b":
             text, stopped = interpret_escapes(value or "", octal_needs_zero=True)
             result = (spec + "s") % text

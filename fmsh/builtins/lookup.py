@@ -109,16 +109,15 @@ class Hash(Builtin):
         table = self.sh.hash
         if flags.get("r"):
             if names:
-                raise ShellError("too many arguments", status=2)
+                raise ShellError("too many arguments")
             table.clear()
             return 0
         if not names:
             if not table.paths:
                 self.write("hash: hash table empty\n")
                 return 0
-            self.write("hits\tcommand\n")
-            for name, path in table.paths.items():
-                self.write(f"{table.hits.get(name, 0):4d}\t{path}\n")
+            for path in table.paths.values():
+                self.write(f"{path}\n")
             return 0
         status = 0
         for name in names:

@@ -80,7 +80,7 @@ class ArithEvaluator:
             text = sh.words.array_element(var.name, self._index_key(var))
         if text is None:
             if sh.options.nounset:
-                raise ExpansionError(f"{var.name}: unbound variable", 127)
+                raise ExpansionError(f"{var.name}: unbound variable")
             return 0
         return self.evaluate_text(text)
 

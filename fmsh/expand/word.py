@@ -38,6 +38,8 @@ class WordEvaluator:
         self.vars = shell.vars
         self.options = shell.options
         self._ifs_cache: tuple[str | None, str, str] = ("\0", "", "")
+        # Inside expand_string (assignments, [[ ]]): $* joins with IFS's first character.
+        self._joining = 0
 
     # --- public entry points -------------------------------------------------------------
 
@@ -73,7 +75,11 @@ class WordEvaluator:
             if kind is ast.Literal or kind is ast.SingleQuoted:
                 return parts[0].text  # type: ignore[attr-defined]
         pieces: list[tuple[str, bool, bool] | None] = []
-        self._pieces(parts, False, pieces, assignment=True)
+        self._joining += 1
+        try:
+            self._pieces(parts, False, pieces)
+        finally:
+            self._joining -= 1
         return "".join(" " if p is None else p[0] for p in pieces)
 
     def expand_pattern(self, word: ast.Word) -> str:
@@ -197,19 +203,22 @@ class WordEvaluator:
         parts: list[ast.WordPart],
         quoted: bool,
         out: list[tuple[str, bool, bool] | None],
-        assignment: bool = False,
+        in_operand: bool = False,
     ) -> None:
+        """in_operand: the parts are the operand of ${x-...}, whose unquoted literal text
+        is split like an expansion's result (`${x:-a b}` gives two fields)."""
+        split_literals = in_operand and not quoted
         for part in parts:
             kind = type(part)
             if kind is ast.Literal:
-                out.append((part.text, quoted, False))  # type: ignore[attr-defined]
+                out.append((part.text, quoted, split_literals))  # type: ignore[attr-defined]
             elif kind is ast.SingleQuoted or kind is ast.Escaped:
                 out.append((part.text, True, False))  # type: ignore[attr-defined]
             elif kind is ast.DoubleQuoted:
                 before = len(out)
                 inner = part.parts  # type: ignore[attr-defined]
                 self._pieces(inner, True, out)
-                if len(out) == before and not all(_is_at(p) for p in inner):
+                if len(out) == before and not (inner and all(_is_at(p) for p in inner)):
                     out.append(("", True, False))
             elif kind is ast.ParamSub:
                 self._param(part, quoted, out)  # type: ignore[arg-type]
@@ -286,10 +295,12 @@ class WordEvaluator:
                 self._test_op(ps, value, star, quoted, out)
                 return
             if value is None and self.options.nounset and op not in ("@Q",):
-                raise ExpansionError(f"{ps.name}: unbound variable", 127)
+                raise ExpansionError(f"{ps.name}: unbound variable")
             value = self._transform(ps, value)
-        elif value is None and self.options.nounset and ps.name not in ("@", "*"):
-            raise ExpansionError(f"{_param_display(ps)}: unbound variable", 127)
+        elif self.options.nounset and ps.name not in ("@", "*") and (
+            value is None or (ps.index is not None and not self.vars.is_set(ps.name))
+        ):
+            raise ExpansionError(f"{_param_display(ps)}: unbound variable")
         self._emit(value, star, quoted, out)
 
     def _emit(
@@ -305,8 +316,8 @@ class WordEvaluator:
     def _emit_multi(
         self, values: list[str], quoted: bool, star: bool, out: list[tuple[str, bool, bool] | None]
     ) -> None:
-        if quoted and star:
-            out.append((self._star_separator().join(values), True, False))
+        if star and (quoted or self._joining):
+            out.append((self._star_separator().join(values), quoted, False))
             return
         for k, value in enumerate(values):
             if k:
@@ -336,7 +347,7 @@ class WordEvaluator:
         target, _ = self._value(ps)
         if target is None:
             if self.options.nounset:
-                raise ExpansionError(f"{ps.name}: unbound variable", 127)
+                raise ExpansionError(f"{ps.name}: unbound variable")
             return None, False
         if not isinstance(target, str):
             target = " ".join(target)
@@ -356,7 +367,7 @@ class WordEvaluator:
         value, _ = self._value(ps)
         if value is None:
             if self.options.nounset and ps.name not in ("@", "*"):
-                raise ExpansionError(f"{ps.name}: unbound variable", 127)
+                raise ExpansionError(f"{ps.name}: unbound variable")
             return 0
         if type(value) is str:
             return len(value)
@@ -365,6 +376,8 @@ class WordEvaluator:
     def _array_values(self, name: str) -> list[str]:
         if name == "@" or name == "*":
             return list(self.sh.positional)
+        if name == "PIPESTATUS" and self.vars.cell(name) is None:
+            return [str(s) for s in self.sh.pipestatus]
         cell = self.vars.cell(name)
         if cell is None or cell.value is None:
             return []
@@ -391,6 +404,10 @@ class WordEvaluator:
 
     def array_element(self, name: str, key: int | str) -> str | None:
         cell = self.vars.cell(name)
+        if cell is None and name == "PIPESTATUS":
+            statuses = self.sh.pipestatus
+            index = int(key)
+            return str(statuses[index]) if -len(statuses) <= index < len(statuses) else None
         if cell is None or cell.value is None:
             return None
         value = cell.value
@@ -415,22 +432,24 @@ class WordEvaluator:
         op = ps.op
         if value is None:
             missing = True
-        elif op in _NULL_OPS:
-            missing = value == "" if type(value) is str else (len(value) == 0 or all(v == "" for v in value))
-            if not missing and type(value) is list and quoted and star:
-                missing = self._star_separator().join(value) == ""
+        elif type(value) is str:
+            missing = op in _NULL_OPS and value == ""
+        elif op not in _NULL_OPS:
+            missing = len(value) == 0
+        elif star and quoted:
+            missing = self._star_separator().join(value) == ""
         else:
-            missing = False if type(value) is str else len(value) == 0 and ps.name in ("@", "*")
+            missing = len(value) == 0 or (len(value) == 1 and value[0] == "")
         base = op[-1]
         assert ps.arg is not None
         if base == "-":
             if missing:
-                self._pieces(ps.arg.parts, quoted, out)
+                self._pieces(ps.arg.parts, quoted, out, in_operand=True)
             else:
                 self._emit(value, star, quoted, out)
         elif base == "+":
             if not missing:
-                self._pieces(ps.arg.parts, quoted, out)
+                self._pieces(ps.arg.parts, quoted, out, in_operand=True)
         elif base == "=":
             if missing:
                 if ps.name in ("@", "*") or ps.name.isdigit() or ps.name in "#?-$!":
@@ -447,7 +466,7 @@ class WordEvaluator:
                 message = self.expand_string(ps.arg) if ps.arg.parts else (
                     "parameter null or not set" if ":" in op else "parameter not set"
                 )
-                raise ExpansionError(f"{ps.name}: {message}", 127)
+                raise ExpansionError(f"{ps.name}: {message}")
             self._emit(value, star, quoted, out)
 
     def _transform(self, ps: ast.ParamSub, value: str | list[str] | None) -> str | list[str] | None:

@@ -250,7 +250,8 @@ class Shell:
         except ReturnFromFunction as e:
             return e.status
         except LoopControl:
-            return 0
+            # break/continue cannot leave a subshell for the parent's loop.
+            return 1
         except Interrupted:
             return 130
         except ShellError as e:
@@ -259,6 +260,21 @@ class Shell:
         except RecursionError:
             self.report("maximum nesting depth exceeded")
             return 1
+        except Exception as e:  # noqa: BLE001
+            return self.internal_error(e)
+
+    def internal_error(self, error: Exception) -> int:
+        """A bug in fmsh: one line, not a traceback (FMSH_DEBUG=1 shows it)."""
+        if os.environ.get("FMSH_DEBUG"):
+            import traceback
+
+            write_fd(2, "".join(traceback.format_exception(error)))
+        tb = error.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
+        self.report(f"internal error: {type(error).__name__}: {error}{where} (please report it)")
+        return 70
 
     def wait_foreground(self, pids: list[int]) -> list[int]:
         """Wait for the processes of a foreground job, in order; their statuses."""
@@ -351,6 +367,8 @@ class Shell:
         except RecursionError:
             self.report("maximum nesting depth exceeded")
             return 1
+        except Exception as e:  # noqa: BLE001 - never a traceback to the user
+            return self.internal_error(e)
 
     def eval_text(self, text: str, name: str = "eval") -> int:
         """`eval`: parse errors give status 2 and do not end the shell."""

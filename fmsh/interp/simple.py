@@ -249,7 +249,7 @@ class SimpleCommandRunner:
             for assignment in assignments:
                 text = sh.words.expand_string(assignment.value) if assignment.value is not None else ""
                 env[assignment.name] = (env.get(assignment.name, "") + text) if assignment.append else text
-        path = self.resolve(name)
+        path = self.resolve(name, env.get("PATH") if assignments else None)
         if tail:
             if not self.ev.redirector.apply(redirects, None):
                 return 1
@@ -273,9 +273,13 @@ class SimpleCommandRunner:
             sh.fds.restore(frame)
         return sh.wait_foreground([pid])[-1]
 
-    def resolve(self, name: str) -> str | None:
+    def resolve(self, name: str, path: str | None = None) -> str | None:
+        """Where `name` is run from. `path`: a PATH given with the command (PATH=... cmd),
+        searched without remembering the answer."""
         if "/" in name:
             return name
+        if path is not None and path != self.sh.vars.get("PATH"):
+            return process.find_executable(name, path)
         return self.sh.hash.find(name, self.sh.vars.get("PATH"))
 
     def exec_program(self, path: str, argv: list[str], env: dict[str, str]) -> int:
@@ -308,8 +312,8 @@ class SimpleCommandRunner:
         return self._report_exec_error(path, error)
 
     def _report_exec_error(self, path: str, error: OSError) -> int:
-        if error.errno == errno.ENOENT:
-            self.sh.report(f"{path}: No such file or directory")
+        if error.errno in (errno.ENOENT, errno.ENAMETOOLONG):
+            self.sh.report(f"{path}: {error.strerror}")
             return 127
         if error.errno == errno.EACCES and os.path.isdir(path):
             self.sh.report(f"{path}: Is a directory")

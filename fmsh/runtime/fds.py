@@ -136,8 +136,23 @@ class Descriptors:
 _ACTIVE_FRAMES: list[Frame] = []
 
 
+def _high(fd: int) -> int:
+    """Move a freshly opened descriptor to 10 or above, so that it never sits on a
+    number the redirection is about to use (`exec 3>file` may open fd 3 itself)."""
+    if fd >= FIRST_INTERNAL_FD:
+        return fd
+    try:
+        return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, FIRST_INTERNAL_FD)
+    finally:
+        os.close(fd)
+
+
 def open_for_redirect(path: str, op: str, noclobber: bool) -> int:
-    """Open the file of a redirection; the descriptor is close-on-exec until placed."""
+    """Open the file of a redirection (close-on-exec, at 10 or above until placed)."""
+    return _high(_open(path, op, noclobber))
+
+
+def _open(path: str, op: str, noclobber: bool) -> int:
     if op == "<":
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     if op == "<>":
@@ -172,7 +187,7 @@ def text_to_fd(text: str) -> int:
                 os.write(w, data)
         finally:
             os.close(w)
-        return r
+        return _high(r)
     tmpdir = os.environ.get("TMPDIR", "/tmp")
     try:
         fd = os.open(tmpdir, os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
@@ -185,4 +200,4 @@ def text_to_fd(text: str) -> int:
     while view:
         view = view[os.write(fd, view) :]
     os.lseek(fd, 0, os.SEEK_SET)
-    return fd
+    return _high(fd)

@@ -38,10 +38,9 @@ class CommandHash:
     def find(self, name: str, path: str | None) -> str | None:
         found = self.paths.get(name)
         if found is not None:
-            if os.path.isfile(found):
-                self.hits[name] += 1
-                return found
-            del self.paths[name]
+            # Like bash, a remembered path is trusted until `hash -r` or a PATH change.
+            self.hits[name] += 1
+            return found
         found = find_executable(name, path)
         if found is not None:
             self.paths[name] = found

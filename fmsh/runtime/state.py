@@ -256,7 +256,9 @@ class Options:
         self.values: dict[str, bool] = {name: False for name in self.SET_OPTIONS}
         self.values.update(braceexpand=True, hashall=True, **{"interactive-comments": True})
         self.shopt: dict[str, bool] = {name: False for name in self.SHOPT_OPTIONS}
-        self.shopt.update(sourcepath=True, globskipdots=True)
+        # lastpipe: `cmd | while read x; do n=$x; done` sets n in this shell, as in ksh
+        # and zsh (bash needs `shopt -s lastpipe` for that).
+        self.shopt.update(sourcepath=True, globskipdots=True, lastpipe=True)
         self.interactive = False
         # Hot flags are plain attributes: they are read on every command.
         self.errexit = False

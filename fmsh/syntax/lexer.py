@@ -101,12 +101,6 @@ class Lexer:
     def at_end(self) -> bool:
         return self.i >= self.end
 
-    def skip_continuations(self) -> None:
-        """Drop `\\<newline>` pairs at the cursor: they join lines outside single quotes."""
-        text = self.text
-        while self.i + 1 < self.end and text[self.i] == "\\" and text[self.i + 1] == "\n":
-            self.i += 2
-
     @property
     def words(self) -> WordParser:
         if self._words is None:

@@ -237,6 +237,9 @@ class CommandParser:
         word = target_tok.word
         assert word is not None
         if op in ("<<", "<<-"):
+            if any(type(p) in (ast.CommandSub, ast.ArithSub) for p in word.parts):
+                raise self.lx.error("a here-document delimiter cannot hold a command substitution",
+                                    target_tok.offset)
             delimiter, quoted = _heredoc_delimiter(word)
             doc = ast.HereDoc(pos, delimiter, quoted, op == "<<-", None)
             self.lx.pending_heredocs.append(doc)

@@ -215,8 +215,9 @@ class WordParser:
                     parts.append(ast.Literal(lx.pos(), "\\"))
                     lx.i += 1
                 elif param_op and in_dquote:
-                    # Inside "${x:-...}" a backslash follows double-quote rules.
-                    if nxt in '$`"\\}':
+                    # Inside "${x:-...}" a backslash follows double-quote rules; in a
+                    # pattern it quotes any character.
+                    if nxt in '$`"\\}' or param_op in PATTERN_OPS:
                         parts.append(ast.Escaped(lx.pos(), nxt))
                     else:
                         parts.append(ast.Escaped(lx.pos(), "\\" + nxt))
@@ -235,7 +236,9 @@ class WordParser:
                 self._flush(buf, parts)
                 parts.append(self._read_double_quoted())
             elif c == "$" or c == "`":
-                if c == "$" and lx.peek_char(1) == "'" and not (param_op and in_dquote):
+                if c == "$" and lx.peek_char(1) == "'" and not (
+                    param_op and in_dquote and param_op not in PATTERN_OPS
+                ):
                     self._flush(buf, parts)
                     parts.append(self._read_ansi_c())
                     continue
@@ -287,7 +290,8 @@ class WordParser:
         text = lx.text
         j = start + 2
         while j < lx.end and text[j] != "'":
-            j += 2 if text[j] == "\\" else 1
+            # \c takes the next character, even a quote: $'\c'' is Ctrl-'.
+            j += (3 if text[j + 1 : j + 2] == "c" else 2) if text[j] == "\\" else 1
         if j >= lx.end:
             raise lx.incomplete("unterminated $'...' string", start)
         lx.i = j + 1
@@ -374,7 +378,6 @@ class WordParser:
         if lx.text[start] == "`":
             return self._read_backtick(in_dquote)
         lx.i += 1
-        lx.skip_continuations()
         c = lx.peek_char()
         if c == "(":
             if lx.peek_char(1) == "(":
