@@ -12,6 +12,8 @@ from fmsh.runtime.errors import ExitShell, LoopControl, ReturnFromFunction, Shel
 def _status_arg(builtin: Builtin, text: str) -> int:
     """The operand of exit/return: a 32-bit integer, truncated to 0..255."""
     body = text.strip()
+    if not body:
+        return 0
     digits = body[1:] if body[:1] in "+-" else body
     if not digits.isdigit():
         raise ShellError(f"{text}: numeric argument required", status=2)

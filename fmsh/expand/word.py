@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 # A piece is (text, quoted, splittable); None separates fields.
 FIELD_BREAK = None
-_GLOB_SPECIALS = frozenset("*?[\\")
+_GLOB_SPECIALS = frozenset("*?[]\\")
 _DEFAULT_IFS = " \t\n"
 _NULL_OPS = frozenset([":-", ":=", ":?", ":+"])
 _TEST_OPS = frozenset(["-", ":-", "=", ":=", "?", ":?", "+", ":+"])
@@ -655,11 +655,7 @@ def _change_case(value: str, pattern: str, op: str) -> str:
 
 def _is_at(part: ast.WordPart) -> bool:
     """Whether the part is "$@" or "${a[@]}" (which may expand to no field at all)."""
-    if type(part) is not ast.ParamSub:
-        return False
-    if part.prefix == "!" and part.index is not None and _subscript_all(part.index) == "@":
-        return True
-    if part.op and part.op not in ("#", "##", "%", "%%", "/", "//", "/#", "/%", ":", "^", "^^", ",", ",,"):
+    if type(part) is not ast.ParamSub or part.prefix == "#":
         return False
     if part.name == "@" and part.index is None:
         return True

@@ -63,7 +63,9 @@ class SimpleCommandRunner:
                 self.ev._redirect_failed()
                 return 1
             return 0
-        return self.run_argv(argv, node.assignments, node.redirects, tail)
+        status = self.run_argv(argv, node.assignments, node.redirects, tail)
+        sh.pipestatus = [status]
+        return status
 
     def run_argv(
         self,
