@@ -180,10 +180,9 @@ def _exit(shell, status: int) -> int:  # type: ignore[no-untyped-def]
     """The shell's last act. A shell stopped by SIGINT dies of SIGINT, as bash does, so
     that whoever ran it sees the signal (status 130 in their shell)."""
     if status == 130 and shell.interrupted:
-        import signal
+        from fmsh.runtime.signals import die_of_sigint
 
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
+        die_of_sigint()
     return status & 0xFF
 
 

@@ -8,14 +8,19 @@ evaluator escapes every quoted character, so `"*"` reaches here as `\\*`.
 from __future__ import annotations
 
 import os
-import re
+
+# `re` is imported where a pattern is compiled: most commands never need it, and it
+# costs a good part of fmsh's start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
 GLOB_CHARS = frozenset("*?[")
 _CLASSES = {
     "alpha": "a-zA-Z", "digit": "0-9", "alnum": "a-zA-Z0-9", "upper": "A-Z", "lower": "a-z",
     "space": " \\t\\n\\r\\f\\v", "blank": " \\t", "xdigit": "0-9A-Fa-f", "cntrl": "\\x00-\\x1f\\x7f",
     "print": "\\x20-\\x7e", "graph": "\\x21-\\x7e", "word": "\\w",
-    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    "punct": "!\"\\#\\$%\\&'\\(\\)\\*\\+,\\-\\./:;<=>\\?@\\[\\\\\\]\\^_`\\{\\|\\}\\~",
 }  # fmt: skip
 _cache: dict[tuple[str, bool, bool], re.Pattern[str]] = {}
 
@@ -56,6 +61,8 @@ def compile_pattern(pattern: str, anchored: bool = True, nocase: bool = False) -
     key = (pattern, anchored, nocase)
     regex = _cache.get(key)
     if regex is None:
+        import re
+
         body = translate(pattern)
         flags = re.DOTALL | (re.IGNORECASE if nocase else 0)
         regex = re.compile(body if not anchored else "(?:" + body + r")\Z", flags)
@@ -74,6 +81,9 @@ def matches(pattern: str, text: str, nocase: bool = False) -> bool:
 
 
 def translate(pattern: str) -> str:
+    """The Python regex for a shell pattern (unanchored)."""
+    import re
+
     out: list[str] = []
     i, n = 0, len(pattern)
     while i < n:
@@ -163,6 +173,8 @@ def _split_alternatives(body: str) -> list[str]:
 
 def _bracket(pattern: str, start: int) -> tuple[str | None, int]:
     """A `[...]` expression at `start` as a regex class, and the index after it."""
+    import re
+
     i = start + 1
     n = len(pattern)
     negate = False

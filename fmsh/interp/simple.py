@@ -11,7 +11,7 @@ import errno
 import os
 import sys
 
-from fmsh.runtime import process
+from fmsh.runtime import process, signals
 from fmsh.runtime.errors import ReturnFromFunction, ShellError
 from fmsh.runtime.state import AssocArray, Cell, IndexedArray
 from fmsh.syntax import ast
@@ -287,9 +287,7 @@ class SimpleCommandRunner:
     def exec_program(self, path: str, argv: list[str], env: dict[str, str]) -> int:
         """Replace this process with the program (a forked child's last command, `exec`)."""
         for number in process.reset_signals_for_exec():
-            import signal
-
-            signal.signal(number, signal.SIG_DFL)
+            signals.set_handler(number, signals.SIG_DFL)
         try:
             os.execve(path, argv, env)
         except OSError as e:

@@ -75,11 +75,9 @@ class Traps:
 
     def reset_for_subshell(self) -> None:
         """A subshell keeps ignored signals ignored and forgets the other traps."""
-        import signal
-
         for condition, action in list(self.actions.items()):
             if action != "":
                 self.actions.pop(condition)
                 number = signals.signal_number(condition) if condition not in PSEUDO_SIGNALS else None
                 if number is not None:
-                    signal.signal(number, signal.SIG_DFL)
+                    signals.set_handler(number, signals.SIG_DFL)

@@ -8,11 +8,12 @@ their commands run in a copy of the shell, as bash does.
 from __future__ import annotations
 
 import os
-import signal
 import stat
 
+from fmsh.runtime import signals
+
 # Python ignores these at start-up; a spawned program must get the defaults back.
-_RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+_RESET_SIGNALS = (signals.SIGPIPE, signals.SIGXFSZ)
 
 
 def find_executable(name: str, path: str | None) -> str | None:
@@ -54,7 +55,7 @@ class CommandHash:
 
 def reset_signals_for_exec() -> tuple[int, ...]:
     """Signals to put back to their defaults in a spawned program."""
-    return tuple(s for s in _RESET_SIGNALS if signal.getsignal(s) == signal.SIG_IGN)
+    return tuple(s for s in _RESET_SIGNALS if signals.get_handler(s) == signals.SIG_IGN)
 
 
 def spawn(path: str, argv: list[str], env: dict[str, str], sigdef: tuple[int, ...]) -> int:

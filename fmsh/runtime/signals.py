@@ -8,9 +8,25 @@ Python handler and its command runs between two commands of the script.
 
 from __future__ import annotations
 
-import signal
+# The `signal` module wraps the C module's functions in enums, and importing enum is a
+# quarter of fmsh's start-up; `_signal` has the same functions on plain ints.
+import _signal as signal  # type: ignore[import-not-found,unused-ignore]
 
 from fmsh.runtime.errors import Interrupted
+
+SIG_DFL = signal.SIG_DFL
+SIG_IGN = signal.SIG_IGN
+SIGINT: int = signal.SIGINT
+SIGPIPE: int = signal.SIGPIPE
+SIGXFSZ: int = signal.SIGXFSZ
+
+
+def set_handler(number: int, handler: object) -> None:
+    signal.signal(number, handler)
+
+
+def get_handler(number: int) -> object:
+    return signal.getsignal(number)
 
 
 class _State:
@@ -34,7 +50,7 @@ def _on_trapped(signum: int, frame: object) -> None:
 
 def install_default_handlers() -> None:
     """At start-up: SIGINT as described above (unless it was ignored on entry)."""
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+    if signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
         signal.signal(signal.SIGINT, _on_sigint)
 
 
@@ -46,7 +62,7 @@ def child_defaults(background: bool) -> None:
     if background:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGQUIT, signal.SIG_IGN)
-    elif signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+    elif signal.getsignal(signal.SIGINT) != signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     state.sigint_seen = False
@@ -69,6 +85,14 @@ def signal_number(spec: str) -> int | None:
     if name.startswith("SIG"):
         name = name[3:]
     return SIGNAL_NAMES.get(name)
+
+
+def die_of_sigint() -> None:
+    """End this process by SIGINT itself, so that its parent sees how it ended."""
+    import os
+
+    signal.signal(SIGINT, SIG_DFL)
+    os.kill(os.getpid(), SIGINT)
 
 
 def signal_name(number: int) -> str:

@@ -30,14 +30,25 @@ class _NodeMeta(type):
         fields = inherited + own
         ns["__slots__"] = own
         ns["_fields"] = fields
+        cls = super().__new__(mcs, name, bases, ns)
         if fields:
-            args = ", ".join(fields)
-            body = "\n".join(f"    self.{f} = {f}" for f in fields)
-            code = f"def __init__(self, {args}):\n{body}\n"
-            scope: dict[str, Any] = {}
-            exec(code, scope)
-            ns["__init__"] = scope["__init__"]
-        return super().__new__(mcs, name, bases, ns)
+            cls.__init__ = _first_init(cls, fields)  # type: ignore[misc]
+        return cls
+
+
+def _first_init(cls: type, fields: tuple[str, ...]) -> Any:
+    """An __init__ that compiles the class's real one on first use: start-up pays only
+    for the nodes a command line actually has."""
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        argument_list = ", ".join(fields)
+        body = "\n".join(f"    self.{f} = {f}" for f in fields)
+        scope: dict[str, Any] = {}
+        exec(f"def __init__(self, {argument_list}):\n{body}\n", scope)
+        cls.__init__ = scope["__init__"]  # type: ignore[misc]
+        scope["__init__"](self, *args, **kwargs)
+
+    return __init__
 
 
 @dataclass_transform()
