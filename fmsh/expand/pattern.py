@@ -25,17 +25,33 @@ _CLASSES = {
 _cache: dict[tuple[str, bool, bool], re.Pattern[str]] = {}
 
 
-def has_glob(pattern: str, extglob: bool = True) -> bool:
+_has_glob_cache: dict[str, bool] = {}
+
+
+def has_glob(pattern: str) -> bool:
     """Whether the pattern has an unescaped special character (else it matches itself)."""
+    found = _has_glob_cache.get(pattern)
+    if found is None:
+        found = _scan_for_glob(pattern)
+        if len(_has_glob_cache) > 4096:
+            _has_glob_cache.clear()
+        _has_glob_cache[pattern] = found
+    return found
+
+
+def _scan_for_glob(pattern: str) -> bool:
     i, n = 0, len(pattern)
     while i < n:
         c = pattern[i]
         if c == "\\":
             i += 2
             continue
-        if c in GLOB_CHARS:
+        if c == "*" or c == "?":
             return True
-        if extglob and c in "@+!" and i + 1 < n and pattern[i + 1] == "(":
+        if c == "[" and pattern.find("]", i + 2) != -1:
+            # `[` alone (the test command) is not a bracket expression.
+            return True
+        if c in "@+!" and i + 1 < n and pattern[i + 1] == "(":
             return True
         i += 1
     return False

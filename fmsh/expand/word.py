@@ -51,7 +51,7 @@ class WordEvaluator:
             if len(parts) == 1:
                 part = parts[0]
                 kind = type(part)
-                # Fast paths for the common shapes: a bare literal, a quoted string.
+                # Fast paths for the common shapes: a bare literal, a quoted string, $name.
                 if kind is ast.Literal:
                     text = part.text  # type: ignore[attr-defined]
                     if self.options.noglob or not patterns.has_glob(text):
@@ -60,6 +60,15 @@ class WordEvaluator:
                 elif kind is ast.SingleQuoted:
                     out.append(part.text)  # type: ignore[attr-defined]
                     continue
+                elif kind is ast.ParamSub and not part.op and not part.prefix and part.index is None:  # type: ignore[attr-defined]
+                    value = self.vars.get(part.name)  # type: ignore[attr-defined]
+                    if value and value.isalnum():
+                        # Neither IFS (unless it holds letters or digits) nor globbing
+                        # can change it.
+                        ws, other = self._ifs()
+                        if not other or not any(c in other for c in value):
+                            out.append(value)
+                            continue
             if any(type(p) is ast.BraceExpansion or type(p) is ast.BraceRange for p in parts):
                 for alternative in brace_expand(parts):
                     self._expand_fields(alternative, out)
@@ -74,6 +83,8 @@ class WordEvaluator:
             kind = type(parts[0])
             if kind is ast.Literal or kind is ast.SingleQuoted:
                 return parts[0].text  # type: ignore[attr-defined]
+            if kind is ast.ArithSub:
+                return str(self.sh.arith.evaluate(parts[0].expr))  # type: ignore[attr-defined]
         pieces: list[tuple[str, bool, bool] | None] = []
         self._joining += 1
         try:

@@ -1,0 +1,51 @@
+"""The manual documents what exists: every builtin, every command-line option."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fmsh.builtins import REGISTRY
+
+MANUAL = Path(__file__).resolve().parent.parent / "man" / "fmsh.1"
+
+
+def _documented_builtins() -> set[str]:
+    """The names in the headings (the line after each .TP) of the BUILTINS section."""
+    text = MANUAL.read_text()
+    start = text.index(".SH BUILTINS")
+    section = text[start : text.index(".SH", start + 1)].replace("\\-", "-")
+    lines = section.splitlines()
+    names: set[str] = set()
+    for k, line in enumerate(lines[:-1]):
+        if line == ".TP":
+            heading = re.sub(r"^\.B[IR]* ", "", lines[k + 1])
+            names.update(heading.replace('"', " ").replace(",", " ").split())
+    return names
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_builtin_has_an_entry(name: str) -> None:
+    assert name in _documented_builtins()
+
+
+def test_every_option_is_documented() -> None:
+    from fmsh.runtime.state import Options
+
+    text = MANUAL.read_text().replace("\\-", "-")
+    for name, letter in Options.SET_OPTIONS.items():
+        if letter and letter in "aefnuvxC":
+            assert f"-{letter}" in text, letter
+    for option in ("-c", "-s", "-i", "--norc", "--version", "--help", "-o"):
+        assert option in text, option
+
+
+@pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed; the page is not rendered")
+def test_manual_renders_without_warnings() -> None:
+    proc = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(MANUAL)], capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert proc.stderr == ""
