@@ -65,10 +65,12 @@ def _run(shell: Shell, action) -> int | None:  # type: ignore[no-untyped-def]
 
 
 def _read_line(fd: int) -> str | None:
-    """One line from the terminal (canonical mode hands over a line per read)."""
+    """One line: a terminal in canonical mode hands over a line per read; from anything
+    else, read a byte at a time so that nothing after the line is taken."""
+    size = 4096 if os.isatty(fd) else 1
     data = bytearray()
     while not data.endswith(b"\n"):
-        chunk = os.read(fd, 4096)
+        chunk = os.read(fd, size)
         if not chunk:
             if not data:
                 return None

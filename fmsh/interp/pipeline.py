@@ -29,6 +29,31 @@ class PipelineRunner:
         return self.ev.run(command)
 
     def run_pipeline(self, node: ast.Pipeline) -> int:
+        if node.timed:
+            return self._timed(node)
+        return self._run_pipeline(node)
+
+    def _timed(self, node: ast.Pipeline) -> int:
+        """`time PIPELINE`: bash's report on standard error after it ends."""
+        import time
+
+        start, before = time.monotonic(), os.times()
+        try:
+            return self._run_pipeline(node)
+        finally:
+            after = os.times()
+            user = after.user - before.user + after.children_user - before.children_user
+            system = after.system - before.system + after.children_system - before.children_system
+            real = time.monotonic() - start
+            report = "".join(
+                f"{label}\t{int(value // 60)}m{value % 60:.3f}s\n"
+                for label, value in (("real", real), ("user", user), ("sys", system))
+            )
+            from fmsh.interp.shell import write_fd
+
+            write_fd(2, "\n" + report)
+
+    def _run_pipeline(self, node: ast.Pipeline) -> int:
         sh = self.sh
         commands = node.commands
         if node.negated:

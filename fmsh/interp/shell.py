@@ -332,7 +332,8 @@ class Shell:
     def parse(self, text: str, name: str) -> ast.Program:
         from fmsh.syntax.parser import parse
 
-        return parse(Source(name, text))
+        expand = self.options.interactive or self.options.shopt["expand_aliases"]
+        return parse(Source(name, text), self.aliases if expand and self.aliases else None)
 
     def run_program(self, program: ast.Program) -> int:
         """Run a parsed program at the top level; fatal errors end it with their status."""
@@ -350,6 +351,10 @@ class Shell:
         except ParseError as e:
             write_fd(2, "fmsh: " + e.render() + "\n")
             return self.finish(2)
+        if self.options.noexec:
+            return 0  # set -n: read and check only
+        if self.options.values.get("verbose"):
+            write_fd(2, text if text.endswith("\n") else text + "\n")
         return self.finish(self._top(lambda: self.run_program(program)))
 
     def _top(self, action: Callable[[], int]) -> int:

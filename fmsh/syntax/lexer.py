@@ -41,7 +41,7 @@ REDIRECT_OPS = frozenset(["<<<", "<<-", "<<", "<&", "<>", "<", ">>", ">&", ">|",
 class Token:
     """One token. `word` is set for WORD; `fd`/`fd_var` for a redirection operator."""
 
-    __slots__ = ("kind", "text", "offset", "word", "fd", "fd_var")
+    __slots__ = ("kind", "text", "offset", "word", "fd", "fd_var", "source")
 
     def __init__(
         self,
@@ -58,6 +58,7 @@ class Token:
         self.word = word
         self.fd = fd
         self.fd_var = fd_var
+        self.source: Source | None = None  # set by the lexer: an alias has its own
 
     @property
     def literal(self) -> str | None:
@@ -82,6 +83,10 @@ class Lexer:
         self.end = len(self.text) if end is None else end
         self.pending_heredocs: list[ast.HereDoc] = []
         self._words: WordParser | None = None
+        # Aliases to expand in command position (None: no alias expansion), and the
+        # texts being read from alias expansions: (name, outer source, text, i, end).
+        self.aliases: dict[str, str] | None = None
+        self._frames: list[tuple[str, Source, str, int, int]] = []
 
     # --- cursor primitives --------------------------------------------------------------
 
@@ -128,8 +133,33 @@ class Lexer:
                 break
         self.i = i
 
+    # --- aliases ------------------------------------------------------------------------
+
+    def push_alias(self, name: str, value: str) -> None:
+        """Read the alias's text next, then go on where the cursor is now."""
+        self._frames.append((name, self.source, self.text, self.i, self.end))
+        self.source = Source(f"alias {name}", value)
+        self.text, self.i, self.end = value, 0, len(value)
+
+    def expanding(self, name: str) -> bool:
+        """Whether `name` is being expanded now (an alias does not expand inside itself)."""
+        return any(frame[0] == name for frame in self._frames)
+
+    def _pop_alias(self) -> None:
+        _, self.source, self.text, self.i, self.end = self._frames.pop()
+
+    # --- tokens -------------------------------------------------------------------------
+
     def next_token(self) -> Token:
+        tok = self._next_token()
+        tok.source = self.source
+        return tok
+
+    def _next_token(self) -> Token:
         self.skip_blanks()
+        while self.i >= self.end and self._frames:
+            self._pop_alias()
+            self.skip_blanks()
         text = self.text
         start = self.i
         if start >= self.end:
@@ -155,7 +185,7 @@ class Lexer:
             if j < self.end and text[j] in "<>":
                 fd_text = text[start:j]
                 self.i = j
-                tok = self.next_token()
+                tok = self._next_token()
                 if tok.kind == REDIR and not tok.text.startswith("&"):
                     tok.fd = int(fd_text) if len(fd_text) < 10 else -1
                     tok.offset = start
@@ -169,7 +199,7 @@ class Lexer:
                 name = text[start + 1 : j]
                 if not name[0].isdigit():
                     self.i = j + 1
-                    tok = self.next_token()
+                    tok = self._next_token()
                     if tok.kind == REDIR and not tok.text.startswith("&") and not tok.text.startswith("<<"):
                         tok.fd_var = name
                         tok.offset = start

@@ -28,9 +28,14 @@ _BINARY_TESTS = frozenset(
 )
 
 
-def parse(source: Source) -> ast.Program:
-    """Parse a whole text. Raises ParseError (IncompleteInput for unfinished input)."""
-    return CommandParser(Lexer(source)).parse_program()
+def parse(source: Source, aliases: dict[str, str] | None = None) -> ast.Program:
+    """Parse a whole text. Raises ParseError (IncompleteInput for unfinished input).
+
+    aliases: expand these in command position (interactive shells, expand_aliases).
+    """
+    lexer = Lexer(source)
+    lexer.aliases = aliases
+    return CommandParser(lexer).parse_program()
 
 
 def parse_text(text: str, name: str = "-c") -> ast.Program:
@@ -85,7 +90,7 @@ class CommandParser:
             self.next()
 
     def _pos(self, tok: Token) -> Pos:
-        return self.lx.pos(tok.offset)
+        return Pos(tok.source or self.lx.source, tok.offset)
 
     # --- lists --------------------------------------------------------------------------
 
@@ -175,6 +180,11 @@ class CommandParser:
         tok = self.peek()
         if tok.kind == WORD:
             lit = tok.literal
+            aliases = self.lx.aliases
+            if aliases and lit in aliases and not self.lx.expanding(lit):  # type: ignore[operator]
+                self.next()
+                self.lx.push_alias(lit, aliases[lit])  # type: ignore[arg-type,index]
+                return self.parse_command()
             if lit is not None and lit in RESERVED:
                 method = _COMPOUND.get(lit)
                 if method is not None:

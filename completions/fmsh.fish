@@ -1,0 +1,17 @@
+# fish completion for fmsh: options, `-o` option names, script files.
+# Install: copy to ~/.config/fish/completions/fmsh.fish.
+complete -c fmsh -s c -r -d 'Run a command string'
+complete -c fmsh -s s -d 'Read the script from standard input'
+complete -c fmsh -s i -d 'Interactive'
+complete -c fmsh -s e -d 'Exit when a command fails'
+complete -c fmsh -s u -d 'An unset variable is an error'
+complete -c fmsh -s x -d 'Print commands as they run'
+complete -c fmsh -s v -d 'Print input as it is read'
+complete -c fmsh -s n -d 'Read and check only'
+complete -c fmsh -s f -d 'No pathname expansion'
+complete -c fmsh -s C -d 'Do not overwrite files with >'
+complete -c fmsh -s a -d 'Export every variable assigned'
+complete -c fmsh -s o -x -a 'allexport errexit noglob noclobber noexec nounset pipefail verbose xtrace' -d 'Set an option'
+complete -c fmsh -l norc -d 'Do not read the rc file'
+complete -c fmsh -l version -d 'Print the version'
+complete -c fmsh -l help -d 'Print the options'
