@@ -180,9 +180,9 @@ def _exit(shell, status: int) -> int:  # type: ignore[no-untyped-def]
     """The shell's last act. A shell stopped by SIGINT dies of SIGINT, as bash does, so
     that whoever ran it sees the signal (status 130 in their shell)."""
     if status == 130 and shell.interrupted:
-        from fmsh.runtime.signals import die_of_sigint
+        from fmsh.runtime import signals
 
-        die_of_sigint()
+        signals.die_of(signals.SIGINT)
     return status & 0xFF
 
 

@@ -218,8 +218,12 @@ class Shell:
             self.report(f"{argv[0]}: {e.message}")
             return e.status
         except BrokenPipeError:
-            self.report(f"{argv[0]}: write error: Broken pipe")
-            return 1
+            if self.options.interactive:
+                self.report(f"{argv[0]}: write error: Broken pipe")
+                return 1
+            # The reader went away: end as bash does, by SIGPIPE (Python ignores it).
+            signals.die_of(signals.SIGPIPE)
+            return 141
 
     # --- processes ----------------------------------------------------------------------
 

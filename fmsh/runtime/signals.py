@@ -87,12 +87,12 @@ def signal_number(spec: str) -> int | None:
     return SIGNAL_NAMES.get(name)
 
 
-def die_of_sigint() -> None:
-    """End this process by SIGINT itself, so that its parent sees how it ended."""
+def die_of(number: int) -> None:
+    """End this process by the signal itself, so that its parent sees how it ended."""
     import os
 
-    signal.signal(SIGINT, SIG_DFL)
-    os.kill(os.getpid(), SIGINT)
+    signal.signal(number, SIG_DFL)
+    os.kill(os.getpid(), number)
 
 
 def signal_name(number: int) -> str:
