@@ -42,7 +42,7 @@ def run_repl(shell: Shell, norc: bool = False) -> int:
             pending = ""
             continue
         pending = ""
-        status = _run(shell, lambda: shell.cmd.run_list(program.body))
+        status = _run(shell, lambda program=program: shell.cmd.run_list(program.body))  # type: ignore[misc]
         if status is None:
             break
     return shell.finish(shell.last_status)

@@ -179,14 +179,15 @@ class Trap(Builtin):
             args = args[1:]
         if not args or args[0] == "-p":
             wanted = args[1:] if args else []
-            for condition, action in traps.actions.items():
+            for condition, text in traps.actions.items():
                 if wanted and condition not in wanted:
                     continue
-                self.write(f"trap -- {shell_quote_always(action)} {condition}\n")
+                self.write(f"trap -- {shell_quote_always(text)} {condition}\n")
             return 0
-        if len(args) == 1 or (args[0] != "-" and signals.signal_number(args[0]) is not None and args[0].isdigit()):
-            # `trap SIG...`: reset each
-            action: str | None = None
+        action: str | None
+        if len(args) == 1 or args[0].isdigit():
+            # `trap SIG...` (or a number first, as POSIX says): reset each
+            action = None
             conditions = args
         else:
             action = None if args[0] == "-" else args[0]

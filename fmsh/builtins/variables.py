@@ -83,9 +83,9 @@ class _Declarer(Builtin):
             if "[" in name:
                 key = sh.cmd.simple.subscript(base, _literal(name[len(base) + 1 : -1]))
                 vars_.set_element(base, key, value, append=op == "+=")
-            elif type(cell.value) is IndexedArray:
+            elif isinstance(cell.value, IndexedArray):
                 cell.value[0] = (cell.value.get(0, "") + value) if op == "+=" else value
-            elif type(cell.value) is AssocArray:
+            elif isinstance(cell.value, AssocArray):
                 cell.value["0"] = (cell.value.get("0", "") + value) if op == "+=" else value
             else:
                 cell.value = (cell.value or "") + value if op == "+=" and cell.value is not None else value

@@ -12,6 +12,8 @@ from fmsh.syntax.errors import ParseError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fmsh.interp.shell import Shell
 
 _MASK = (1 << 64) - 1
@@ -32,7 +34,7 @@ class ArithEvaluator:
         self._depth = 0
 
     def evaluate(self, expr: ast.ArithExpr) -> int:
-        method = _DISPATCH[type(expr)]
+        method: Callable[[ArithEvaluator, ast.ArithExpr], int] = _DISPATCH[type(expr)]  # type: ignore[assignment]
         return method(self, expr)
 
     def evaluate_text(self, text: str, context: str = "") -> int:

@@ -429,7 +429,8 @@ class WordEvaluator:
             if index < 0:
                 index += value.next_index()
             return value.get(index)
-        return value.get(str(key))  # type: ignore[union-attr]
+        assert isinstance(value, AssocArray)
+        return value.get(str(key))
 
     def _test_op(
         self,

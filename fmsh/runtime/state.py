@@ -77,15 +77,15 @@ class Variables:
             getter = self.dynamic.get(name)
             return getter() if getter is not None else None
         value = cell.value
-        if type(value) is str:
+        if isinstance(value, str):
             if name in self.dynamic:
                 return self.dynamic[name]()
             return value
         if value is None:
             return None
-        if type(value) is IndexedArray:
+        if isinstance(value, IndexedArray):
             return value.get(0)
-        return value.get("0")  # type: ignore[union-attr]
+        return value.get("0")
 
     def is_set(self, name: str) -> bool:
         cell = self.cell(name)
@@ -110,10 +110,10 @@ class Variables:
         if cell.readonly:
             raise ShellError(f"{name}: readonly variable")
         old = cell.value
-        if type(old) is IndexedArray:
+        if isinstance(old, IndexedArray):
             # Assigning a scalar to an array sets element 0, as bash does.
             old[0] = (old.get(0, "") + value) if append else value
-        elif type(old) is AssocArray:
+        elif isinstance(old, AssocArray):
             old["0"] = (old.get("0", "") + value) if append else value
         else:
             cell.value = (old or "") + value if append and old is not None else value
@@ -138,11 +138,11 @@ class Variables:
         if cell.readonly:
             raise ShellError(f"{name}: readonly variable")
         array = cell.value
-        if type(array) is str:
+        if isinstance(array, str):
             array = IndexedArray({0: array})
         elif array is None:
             array = AssocArray() if isinstance(key, str) else IndexedArray()
-        if type(array) is IndexedArray:
+        if isinstance(array, IndexedArray):
             index = int(key)
             if index < 0:
                 index += array.next_index()
@@ -151,7 +151,7 @@ class Variables:
             array[index] = array.get(index, "") + value if append else value
         else:
             skey = str(key)
-            array[skey] = array.get(skey, "") + value if append else value  # type: ignore[index]
+            array[skey] = array.get(skey, "") + value if append else value
         cell.value = array
         if cell.exported:
             self._env_cache = None

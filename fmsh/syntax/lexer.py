@@ -236,6 +236,6 @@ class Lexer:
         if doc.quoted:
             doc.body = ast.Word(pos, [ast.SingleQuoted(pos, body)])
             return
-        line, _ = self.source.line_col(first_line_offset)
-        sub = Source(self.source.name, body, line_offset=line - 1)
+        first_line, _ = self.source.line_col(first_line_offset)
+        sub = Source(self.source.name, body, line_offset=first_line - 1)
         doc.body = Lexer(sub).words.read_heredoc_body()
