@@ -18,21 +18,18 @@ class Wait(Builtin):
     def run(self, argv: list[str]) -> int:
         flags, args = parse_flags(argv, "nf")
         jobs = self.sh.jobs
-        signals.state.waiting += 1
-        try:
-            if flags.get("n"):
-                return self._wait_any()
-            if not args:
-                for job in list(jobs.jobs):
-                    jobs.wait_job(job)
-                jobs.remove_done()
-                return 0
-            status = 0
-            for arg in args:
-                status = self._wait_one(arg)
-            return status
-        finally:
-            signals.state.waiting -= 1
+        # Not a foreground wait: SIGINT interrupts `wait` at once, as in bash.
+        if flags.get("n"):
+            return self._wait_any()
+        if not args:
+            for job in list(jobs.jobs):
+                jobs.wait_job(job)
+            jobs.remove_done()
+            return 0
+        status = 0
+        for arg in args:
+            status = self._wait_one(arg)
+        return status
 
     def _wait_one(self, arg: str) -> int:
         jobs = self.sh.jobs

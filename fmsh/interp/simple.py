@@ -271,6 +271,9 @@ class SimpleCommandRunner:
                 pid = process.spawn(path, argv, env, process.reset_signals_for_exec())
             except OSError as e:
                 return self._spawn_failed(path, argv, env, e)
+            except ValueError:
+                sh.report(f"{name}: an argument holds a NUL byte, which no program can receive")
+                return 126
         finally:
             sh.fds.restore(frame)
         return sh.wait_foreground([pid])[-1]
@@ -291,6 +294,9 @@ class SimpleCommandRunner:
         try:
             os.execve(path, argv, env)
         except OSError as e:
+            if e.errno == errno.ENOEXEC and _is_binary(path):
+                self.sh.report(f"{path}: cannot execute binary file")
+                return 126
             if e.errno == errno.ENOEXEC:
                 script = [sys.executable, "-m", "fmsh", path, *argv[1:]]
                 try:
@@ -301,6 +307,9 @@ class SimpleCommandRunner:
         return 0  # pragma: no cover - execve does not return
 
     def _spawn_failed(self, path: str, argv: list[str], env: dict[str, str], error: OSError) -> int:
+        if error.errno == errno.ENOEXEC and _is_binary(path):
+            self.sh.report(f"{path}: cannot execute binary file")
+            return 126
         if error.errno == errno.ENOEXEC:
             # No #! line: bash runs such a file as a shell script; so does fmsh.
             script = [sys.executable, "-m", "fmsh", path, *argv[1:]]
@@ -320,6 +329,16 @@ class SimpleCommandRunner:
             return 126
         self.sh.report(f"{path}: {error.strerror}")
         return 126
+
+
+def _is_binary(path: str) -> bool:
+    """bash's test before running a file without #! as a script: a NUL in its first line."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(80)
+    except OSError:
+        return False
+    return b"\0" in head.split(b"\n", 1)[0]
 
 
 def _is_declaration(word: ast.Word) -> bool:

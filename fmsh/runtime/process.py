@@ -22,7 +22,7 @@ def find_executable(name: str, path: str | None) -> str | None:
         candidate = os.path.join(directory or ".", name)
         try:
             st = os.stat(candidate)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL in the name
             continue
         if stat.S_ISREG(st.st_mode) and os.access(candidate, os.X_OK):
             return candidate

@@ -516,8 +516,8 @@ class CommandParser:
             right = self.lx.words.read_regex_word()
         else:
             right_tok = self.next()
-            if right_tok.kind != WORD:
-                raise self._unexpected(right_tok)
+            if right_tok.kind != WORD or right_tok.literal == "]]":
+                raise self.lx.error(f"expected an operand after `{op}'", right_tok.offset)
             assert right_tok.word is not None
             right = right_tok.word
         return ast.BoolBinary(pos, op, tok.word, right)

@@ -74,6 +74,33 @@ def decode_ansi_c(body: str) -> str:
     return "".join(out)
 
 
+def closes_as_arithmetic(text: str, start: int, end: int) -> bool:
+    """Whether the `((` before `start` closes with an adjacent `))`, which makes it
+    arithmetic whatever is inside; `$( (a) | b)` closes its two parentheses apart."""
+    depth = 2
+    i = start
+    quote = ""
+    while i < end:
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = ""
+            elif c == "\\" and quote == '"':
+                i += 1
+        elif c in "'\"":
+            quote = c
+        elif c == "\\":
+            i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 1:
+                return i + 1 < end and text[i + 1] == ")"
+        i += 1
+    return False
+
+
 def _is_assignment_prefix(text: str) -> bool:
     """`name=` or `name+=`: what may open an array literal `name=(...)`."""
     if not text.endswith("="):
@@ -410,6 +437,8 @@ class WordParser:
         try:
             expr = ArithParser(lx).parse_until("))")
         except ParseError:
+            if closes_as_arithmetic(lx.text, save + 2, lx.end):
+                raise  # `$((1 +))`: a bad expression, not a command substitution
             lx.i = save
             return None
         return ast.ArithSub(lx.pos(start), expr)
