@@ -20,6 +20,25 @@ def shell_quote_always(text: str) -> str:
     return "'" + text.replace("'", "'\\''") + "'"
 
 
+_BACKSLASHED = frozenset(" \t\n'\"\\|&;()<>!{}*[?]^$`,")
+
+
+def backslash_quote(text: str) -> str:
+    """bash's `printf %q`: special characters backslashed (`a\\ b`), `''` for the empty
+    string, `$'...'` when there are control characters."""
+    if not text:
+        return "''"
+    if any(ord(c) < 32 or ord(c) == 127 or 0xDC80 <= ord(c) <= 0xDCFF for c in text):
+        return shell_quote_always(text)
+    out = []
+    for k, c in enumerate(text):
+        if c in _BACKSLASHED or (k == 0 and c in "~#"):
+            out.append("\\" + c)
+        else:
+            out.append(c)
+    return "".join(out)
+
+
 def _ansi_escape(c: str) -> str:
     special = {"\n": "\\n", "\t": "\\t", "\r": "\\r", "\a": "\\a", "\b": "\\b", "\f": "\\f",
                "\v": "\\v", "\x1b": "\\E", "'": "\\'", "\\": "\\\\"}  # fmt: skip
