@@ -302,7 +302,7 @@ SHOPT = Table(
     ("invalid-name", "shopt -s nosuch; echo $?", "1\n"),
     ("o-set-options", "shopt -s -o pipefail; set -o | grep pipefail", "pipefail       \ton\n"),
     ("o-query", "shopt -o pipefail; echo $?", "pipefail       \toff\n1\n"),
-    ("o-p", "shopt -o -p errexit", "set +o errexit\n"),
+    ("o-p", "shopt -o -p errexit", "set +o errexit\n", 1),  # off: status 1, as bash
     ("dotglob", "touch .h v; shopt -s dotglob; echo *", ".h v\n"),
     ("nocaseglob", "touch ABC; shopt -s nocaseglob; echo ab*", "ABC\n"),
     ("lastpipe-set-explicitly", "shopt -s lastpipe; echo x | read v; echo $v", "x\n"),

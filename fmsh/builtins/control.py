@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 from fmsh.builtins.base import Builtin, UsageError, parse_flags
-from fmsh.runtime.errors import ExitShell, LoopControl, ReturnFromFunction, ShellError
+from fmsh.runtime.errors import ExitShell, ExpansionError, LoopControl, ReturnFromFunction, ShellError
 
 
 def _status_arg(builtin: Builtin, text: str) -> int:
@@ -85,8 +85,14 @@ class Exit(Builtin):
 
     def run(self, argv: list[str]) -> int:
         if len(argv) > 2:
-            raise ShellError("too many arguments")
-        status = self.sh.last_status if len(argv) < 2 else _status_arg(self, argv[1])
+            self.warn("too many arguments")
+            raise ExitShell(1)
+        try:
+            status = self.sh.last_status if len(argv) < 2 else _status_arg(self, argv[1])
+        except ShellError as e:
+            # exit leaves even with a bad number, as bash does.
+            self.warn(e.message)
+            raise ExitShell(e.status) from None
         raise ExitShell(status)
 
 
@@ -197,8 +203,11 @@ class Let(Builtin):
 
     def run(self, argv: list[str]) -> int:
         if len(argv) < 2:
-            raise UsageError("expression expected")
+            raise ShellError("expression expected")
         value = 0
-        for expression in argv[1:]:
-            value = self.sh.arith.evaluate_text(expression)
+        try:
+            for expression in argv[1:]:
+                value = self.sh.arith.evaluate_text(expression)
+        except ExpansionError as e:
+            raise ShellError(e.message) from None  # a failed let, not a fatal expansion
         return 0 if value else 1

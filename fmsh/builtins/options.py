@@ -106,6 +106,7 @@ class Shopt(Builtin):
                 else:
                     table[name] = on
             return status
+        command = "set {}o {}" if "o" in flags else "shopt {} {}"
         status = 0
         for name in names or sorted(table):
             if name not in table:
@@ -118,7 +119,8 @@ class Shopt(Builtin):
             if "q" in flags:
                 continue
             if "p" in flags:
-                self.write(f"shopt {'-s' if on else '-u'} {name}\n")
+                sign = ("-" if on else "+") if "o" in flags else ("-s" if on else "-u")
+                self.write(command.format(sign, name) + "\n")
             else:
                 self.write(f"{name:<15}\t{'on' if on else 'off'}\n")
         return status

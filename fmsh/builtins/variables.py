@@ -75,11 +75,18 @@ class _Declarer(Builtin):
             cell.value = AssocArray()
         if attributes.get("i") is True:
             cell.integer = True
+        for letter in "ul":
+            if attributes.get(letter) is True:
+                cell.case = letter
+            elif attributes.get(letter) is False and cell.case == letter:
+                cell.case = ""
         if op:
             if cell.readonly:
                 raise ShellError(f"{base}: readonly variable")
             if cell.integer:
                 value = str(sh.arith.evaluate_text(value))
+            elif cell.case:
+                value = value.upper() if cell.case == "u" else value.lower()
             if "[" in name:
                 key = sh.cmd.simple.subscript(base, _literal(name[len(base) + 1 : -1]))
                 vars_.set_element(base, key, value, append=op == "+=")
@@ -183,7 +190,10 @@ class Declare(_Declarer):
             if function is None:
                 status = 1
                 continue
-            self.write(f"declare -f {name}\n" if names_only else function_text(function) + "\n")
+            if names_only:
+                self.write(f"{name}\n" if names else f"declare -f {name}\n")
+            else:
+                self.write(function_text(function) + "\n")
         return status
 
 
@@ -310,7 +320,7 @@ class Shift(Builtin):
         count = 1
         if len(argv) == 2:
             if not argv[1].isdigit():
-                raise ShellError(f"{argv[1]}: numeric argument required", status=2)
+                raise ShellError(f"{argv[1]}: numeric argument required")
             count = int(argv[1])
         positional = self.sh.positional
         if count > len(positional):

@@ -69,7 +69,9 @@ class WordEvaluator:
                         if not other or not any(c in other for c in value):
                             out.append(value)
                             continue
-            if any(type(p) is ast.BraceExpansion or type(p) is ast.BraceRange for p in parts):
+            if any(type(p) is ast.BraceExpansion or type(p) is ast.BraceRange for p in parts) and (
+                self.options.values["braceexpand"]
+            ):
                 for alternative in brace_expand(parts):
                     self._expand_fields(alternative, out)
             else:

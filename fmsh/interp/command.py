@@ -8,7 +8,7 @@ redirections in redirect.py.
 from __future__ import annotations
 
 from fmsh.expand.pattern import matches
-from fmsh.runtime.errors import ExitShell, LoopControl, ShellError
+from fmsh.runtime.errors import ExitShell, ExpansionError, LoopControl
 from fmsh.syntax import ast
 
 TYPE_CHECKING = False
@@ -39,10 +39,12 @@ class CommandEvaluator:
         sh = self.sh
         status = _DISPATCH[type(node)](self, node)
         sh.last_status = status
-        if status and sh.options.errexit and not self.errexit_suppressed and type(node) in _ERREXIT_CHECKED:
+        if status and not self.errexit_suppressed and type(node) in _ERREXIT_CHECKED:
             if type(node) is not ast.Pipeline or not node.negated:  # type: ignore[attr-defined]
+                # The ERR trap and `set -e` see the same failures.
                 sh.traps.run_err()
-                raise ExitShell(status)
+                if sh.options.errexit:
+                    raise ExitShell(status)
         if sh.traps.has_pending():
             sh.traps.run_pending()
         return status
@@ -50,7 +52,10 @@ class CommandEvaluator:
     def run_list(self, body: ast.CommandList) -> int:
         status = 0
         run = self.run
+        options = self.sh.options
         for command in body.commands:
+            if options.noexec and not options.interactive:
+                break  # set -n: read, do not run
             status = run(command)
         return status
 
@@ -233,7 +238,8 @@ class CommandEvaluator:
 
     def _function_def(self, node: ast.FunctionDef) -> int:
         if node.name in self.sh.readonly_functions:
-            raise ShellError(f"{node.name}: readonly function")
+            self.sh.report(f"{node.name}: readonly function")
+            return 1
         self.sh.functions[node.name] = node
         return 0
 
@@ -247,7 +253,15 @@ class CommandEvaluator:
         return self.with_redirects(node.redirects, action)
 
     def _arith_command(self, node: ast.ArithCommand) -> int:
-        return self.with_redirects(node.redirects, lambda: 0 if self.sh.arith.evaluate(node.expr) else 1)
+        def action() -> int:
+            try:
+                return 0 if self.sh.arith.evaluate(node.expr) else 1
+            except ExpansionError as e:
+                # In (( )) an arithmetic error fails the command (in $(( )) it is fatal).
+                self.sh.report(e.message)
+                return 1
+
+        return self.with_redirects(node.redirects, action)
 
 
 _DISPATCH: dict[type, Callable[[CommandEvaluator, ast.Command], int]] = {

@@ -107,6 +107,7 @@ class Shell:
         v.dynamic["EPOCHREALTIME"] = lambda: f"{time.time():.6f}"
         v.dynamic["LINENO"] = lambda: str(self.current_pos.line if self.current_pos is not None else 0)
         v.dynamic["BASHPID"] = lambda: str(os.getpid())
+        v.dynamic["SHELLOPTS"] = lambda: ":".join(sorted(n for n, on in self.options.values.items() if on))
         v.on_assign["RANDOM"] = lambda value: self._random().seed(value)
 
     def _random(self):  # type: ignore[no-untyped-def]

@@ -226,14 +226,20 @@ class SimpleCommandRunner:
         if len(sh.call_stack) >= MAX_CALL_DEPTH:
             raise ShellError(f"{function.name}: maximum function nesting level exceeded ({MAX_CALL_DEPTH})")
         saved_positional = sh.positional
+        saved_loops = self.ev.loop_depth
         sh.positional = list(argv[1:])
         sh.vars.push_scope()
         sh.call_stack.append(function.name)
+        # A function cannot break out of its caller's loop (bash warns, and goes on).
+        self.ev.loop_depth = 0
         try:
             return self.ev.run(function.body)
         except ReturnFromFunction as ret:
             return ret.status
         finally:
+            if sh.traps.returning_from(len(sh.call_stack)):
+                sh.traps.run_return()
+            self.ev.loop_depth = saved_loops
             sh.call_stack.pop()
             sh.vars.pop_scope()
             sh.positional = saved_positional

@@ -18,6 +18,8 @@ class Traps:
         # condition name ("EXIT", "INT", ...) -> command text; "" means ignore.
         self.actions: dict[str, str] = {}
         self._running = False
+        # The RETURN trap belongs to the function that set it (bash, without functrace).
+        self._return_depth = -1
 
     def set(self, condition: str, action: str | None) -> None:
         """Set (action text), ignore ("") or reset (None) a trap."""
@@ -25,6 +27,8 @@ class Traps:
             self.actions.pop(condition, None)
         else:
             self.actions[condition] = action
+        if condition == "RETURN":
+            self._return_depth = len(self.sh.call_stack)
         if condition not in PSEUDO_SIGNALS:
             number = signals.signal_number(condition)
             if number is not None:
@@ -53,6 +57,15 @@ class Traps:
         finally:
             self._running = False
             self.sh.last_status = status
+
+    def returning_from(self, depth: int) -> bool:
+        """Whether a function returning at this call depth owns the RETURN trap."""
+        return depth == self._return_depth and bool(self.actions.get("RETURN"))
+
+    def run_return(self) -> None:
+        action = self.actions.get("RETURN")
+        if action and not self._running:
+            self._run(action)
 
     def run_err(self) -> None:
         action = self.actions.get("ERR")

@@ -40,13 +40,14 @@ class AssocArray(dict[str, str]):
 class Cell:
     """One variable: its value and attributes."""
 
-    __slots__ = ("value", "exported", "readonly", "integer")
+    __slots__ = ("value", "exported", "readonly", "integer", "case")
 
     def __init__(self, value: str | IndexedArray | AssocArray | None, exported: bool = False) -> None:
         self.value = value
         self.exported = exported
         self.readonly = False
         self.integer = False
+        self.case = ""  # "u" or "l": declare -u / -l change assigned values
 
 
 class Variables:
@@ -110,6 +111,8 @@ class Variables:
         if cell.readonly:
             raise ShellError(f"{name}: readonly variable")
         old = cell.value
+        if cell.case:
+            value = value.upper() if cell.case == "u" else value.lower()
         if isinstance(old, IndexedArray):
             # Assigning a scalar to an array sets element 0, as bash does.
             old[0] = (old.get(0, "") + value) if append else value
@@ -174,10 +177,10 @@ class Variables:
             if cell is not None:
                 if cell.readonly:
                     raise ShellError(f"{name}: cannot unset: readonly variable")
-                if k == 0 or k == len(scopes) - 1:
+                if k == 0:
                     del scopes[k][name]
                 else:
-                    # Unsetting a caller's local from a callee leaves it declared but unset.
+                    # A local stays declared but unset: the global does not show through.
                     cell.value = None
                 if cell.exported:
                     self._env_cache = None
