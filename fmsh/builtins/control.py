@@ -166,11 +166,11 @@ class Command(Builtin):
         if not args:
             return 0
         if flags.get("v") or flags.get("V"):
-            from fmsh.builtins.lookup import describe
+            from fmsh.builtins.lookup import command_v
 
             status = 0
             for name in args:
-                if not describe(self, name, verbose=bool(flags.get("V")), short=True):
+                if not command_v(self, name, verbose=bool(flags.get("V"))):
                     status = 1
             return status
         if flags.get("p"):

@@ -75,11 +75,21 @@ class Jobs(Builtin):
     name = "jobs"
 
     def run(self, argv: list[str]) -> int:
-        flags, _ = parse_flags(argv, "lprs")
+        flags, specs = parse_flags(argv, "lprs")
         jobs = self.sh.jobs
         jobs.poll()
-        count = len(jobs.jobs)
-        for k, job in enumerate(jobs.jobs):
+        listed = jobs.listing()
+        count = len(listed)
+        wanted = []
+        for spec in specs:
+            job = jobs.find(spec)
+            if job is None:
+                self.warn(f"{spec}: no such job")
+                return 1
+            wanted.append(job)
+        for k, job in enumerate(listed):
+            if wanted and job not in wanted:
+                continue
             if flags.get("p"):
                 self.write(f"{job.pids[-1]}\n")
                 continue
@@ -157,8 +167,10 @@ class Kill(Builtin):
                         raise ShellError(f"{arg}: invalid signal specification")
                     self.write(f"{found}\n")
             return 0
-        names = sorted({v: k for k, v in signals.SIGNAL_NAMES.items()}.items())
-        self.write("\n".join(f"{number:2d}) SIG{name}" for number, name in names) + "\n")
+        # bash's table: five to a line, tab-separated.
+        entries = [f"{number:2d}) SIG{name}" for number, name in signals.numbered_names()]
+        lines = ["\t".join(entries[k : k + 5]) for k in range(0, len(entries), 5)]
+        self.write("\n".join(lines) + "\n")
         return 0
 
 
@@ -175,11 +187,14 @@ class Trap(Builtin):
         if args and args[0] == "--":
             args = args[1:]
         if not args or args[0] == "-p":
-            wanted = args[1:] if args else []
-            for condition, text in traps.actions.items():
-                if wanted and condition not in wanted:
+            listing = traps.listing()
+            wanted = [_condition_name(spec) for spec in args[1:]] if args else []
+            for condition in wanted or list(listing):
+                text = listing.get(condition or "")
+                if text is None:
                     continue
-                self.write(f"trap -- {shell_quote_always(text)} {condition}\n")
+                shown = condition if condition in ("EXIT", "ERR", "DEBUG", "RETURN") else f"SIG{condition}"
+                self.write(f"trap -- {shell_quote_always(text)} {shown}\n")
             return 0
         action: str | None
         if len(args) == 1 or args[0].isdigit():

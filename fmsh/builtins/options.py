@@ -105,6 +105,8 @@ class Shopt(Builtin):
                     options.set(name, on)
                 else:
                     table[name] = on
+                    if name == "expand_aliases":
+                        self.sh.alias_generation += 1
             return status
         command = "set {}o {}" if "o" in flags else "shopt {} {}"
         status = 0

@@ -140,6 +140,6 @@ class Test(Builtin):
 def _integer(text: str) -> int:
     body = text.strip()
     digits = body[1:] if body[:1] in "+-" else body
-    if not digits.isdigit():
+    if not digits.isdigit() or not -(2**63) <= int(body) < 2**63:
         raise _TestError(f"{text}: integer expression expected")
     return int(body)

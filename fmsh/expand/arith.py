@@ -194,6 +194,9 @@ class ArithEvaluator:
         self._assign_var(expr.target, value)
         return value
 
+    def _invalid(self, expr: ast.ArithInvalid) -> int:
+        raise ExpansionError(f"{expr.text}: {expr.message}")
+
     def _ternary(self, expr: ast.ArithTernary) -> int:
         if self.evaluate(expr.cond):
             return self.evaluate(expr.then)
@@ -219,4 +222,5 @@ _DISPATCH = {
     ast.ArithBinary: ArithEvaluator._binary,
     ast.ArithAssign: ArithEvaluator._assign,
     ast.ArithTernary: ArithEvaluator._ternary,
+    ast.ArithInvalid: ArithEvaluator._invalid,
 }

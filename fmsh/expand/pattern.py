@@ -229,8 +229,27 @@ def _bracket(pattern: str, start: int) -> tuple[str | None, int]:
 # --- pathname expansion ----------------------------------------------------------------
 
 
-def glob(pattern: str, dotglob: bool = False, nocase: bool = False) -> list[str]:
-    """Paths matching the pattern, sorted; empty when nothing matches."""
+def _walk(base: str, shown: str, dotglob: bool, with_files: bool) -> list[tuple[str, str]]:
+    """Everything below `base` (for `**`): directories, and files too when asked."""
+    out: list[tuple[str, str]] = []
+    try:
+        entries = sorted(os.scandir(base or "."), key=lambda e: e.name)
+    except OSError:
+        return out
+    for entry in entries:
+        if entry.name[0] == "." and not dotglob:
+            continue
+        is_dir = entry.is_dir(follow_symlinks=False)
+        if is_dir or with_files:
+            out.append((base + entry.name + "/", shown + entry.name + ("/" if is_dir and not with_files else "")))
+        if is_dir:
+            out.extend(_walk(base + entry.name + "/", shown + entry.name + "/", dotglob, with_files))
+    return out
+
+
+def glob(pattern: str, dotglob: bool = False, nocase: bool = False, globstar: bool = False) -> list[str]:
+    """Paths matching the pattern, sorted; empty when nothing matches. With globstar,
+    a `**` component matches any number of directories."""
     absolute = pattern.startswith("/")
     components = [c for c in pattern.split("/") if c]
     trailing_slash = pattern.endswith("/") and len(pattern) > 1
@@ -238,7 +257,16 @@ def glob(pattern: str, dotglob: bool = False, nocase: bool = False) -> list[str]
     for index, component in enumerate(components):
         last = index == len(components) - 1
         next_results: list[tuple[str, str]] = []
-        if not has_glob(component):
+        if component == "**" and globstar:
+            for base, shown in results:
+                if last:
+                    if shown:
+                        next_results.append((base, shown))  # `dir/**` includes `dir/`
+                    next_results.extend((b, s.rstrip("/")) for b, s in _walk(base, shown, dotglob, True))
+                else:
+                    next_results.append((base, shown))
+                    next_results.extend(_walk(base, shown, dotglob, False))
+        elif not has_glob(component):
             literal = unescape(component)
             for base, shown in results:
                 path = base + literal

@@ -198,7 +198,9 @@ class WordEvaluator:
                     pattern = "".join(_escape_glob(t) if q else t for t, q in field)
                     if patterns.has_glob(pattern):
                         shopt = self.options.shopt
-                        found = patterns.glob(pattern, dotglob=shopt["dotglob"], nocase=shopt["nocaseglob"])
+                        found = patterns.glob(
+                            pattern, dotglob=shopt["dotglob"], nocase=shopt["nocaseglob"], globstar=shopt["globstar"]
+                        )
                         if found:
                             out.extend(found)
                             return

@@ -136,8 +136,12 @@ class PipelineRunner:
     def run_subshell(self, node: ast.Subshell) -> int:
         sh = self.sh
 
+        def body() -> int:
+            # The EXIT trap of the subshell runs inside its redirections.
+            return sh.finish(sh._guarded(lambda: self._subshell_body(node.body)))
+
         def child() -> int:
-            return self.ev.with_redirects(node.redirects, lambda: self._subshell_body(node.body))
+            return self.ev.with_redirects(node.redirects, body)
 
         return sh.wait_foreground([sh.fork(child)])[-1]
 
@@ -161,15 +165,13 @@ class PipelineRunner:
 
         pid = sh.fork(child, background=True)
         sh.last_background_pid = pid
-        sh.jobs.add([pid], _command_text(command))
+        sh.jobs.add([pid], _command_text(command) + " &")
         return 0
 
 
 def _command_text(command: ast.Command) -> str:
-    """The source text of a command, for `jobs`."""
+    """The source text of a command, for `jobs`: up to its `&` on the line."""
     pos = command.pos
-    if pos is None:
-        return ""
     text = pos.source.text
     end = text.find("\n", pos.offset)
     line = text[pos.offset : end if end != -1 else len(text)]

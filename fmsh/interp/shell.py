@@ -51,6 +51,7 @@ class Shell:
         self.functions: dict[str, ast.FunctionDef] = {}
         self.readonly_functions: set[str] = set()
         self.aliases: dict[str, str] = {}
+        self.alias_generation = 0  # bumped when aliases or their expansion change
         self.last_status = 0
         self.cmdsub_status: int | None = None
         self.last_background_pid: int | None = None
@@ -237,7 +238,7 @@ class Shell:
         try:
             self.in_child = True
             signals.child_defaults(background)
-            self.jobs.clear()
+            self.jobs.forget_children()
             self.fds.forget_internal()
             self.traps.reset_for_subshell()
             status = self.finish(self._guarded(action))
@@ -334,16 +335,41 @@ class Shell:
 
     # --- running text -------------------------------------------------------------------
 
+    def _active_aliases(self) -> dict[str, str] | None:
+        expand = self.options.interactive or self.options.shopt["expand_aliases"]
+        return self.aliases if expand and self.aliases else None
+
     def parse(self, text: str, name: str) -> ast.Program:
         from fmsh.syntax.parser import parse
 
-        expand = self.options.interactive or self.options.shopt["expand_aliases"]
-        return parse(Source(name, text), self.aliases if expand and self.aliases else None)
+        return parse(Source(name, text), self._active_aliases())
+
+    def run_top_level(self, program: ast.Program) -> int:
+        """Run a program's commands in order. When aliases change while it runs (and are
+        expanded), the rest of the text is parsed again, so that an alias applies from
+        the next command on, as in bash. Without aliases this is a plain loop."""
+        from fmsh.syntax.parser import parse
+
+        commands = program.body.commands
+        source = program.pos.source
+        generation = self.alias_generation
+        status = 0
+        k = 0
+        while k < len(commands):
+            if generation != self.alias_generation:
+                generation = self.alias_generation
+                start = commands[k].pos.offset
+                commands = parse(source, self._active_aliases(), start=start).body.commands
+                k = 0
+                continue
+            status = self.cmd.run(commands[k])
+            k += 1
+        return status
 
     def run_program(self, program: ast.Program) -> int:
         """Run a parsed program at the top level; fatal errors end it with their status."""
         try:
-            return self.cmd.run_list(program.body)
+            return self.run_top_level(program)
         except ShellError as e:
             self.report(e.message)
             self.last_status = e.status
@@ -405,7 +431,7 @@ class Shell:
             self.positional = list(args)
         self.source_depth += 1
         try:
-            return self.cmd.run_list(program.body)
+            return self.run_top_level(program)
         except ReturnFromFunction as e:
             return e.status
         finally:

@@ -17,6 +17,8 @@ class Traps:
         self.sh = shell
         # condition name ("EXIT", "INT", ...) -> command text; "" means ignore.
         self.actions: dict[str, str] = {}
+        # The parent's traps, which a subshell shows (`saved=$(trap -p)`) but does not run.
+        self.inherited: dict[str, str] = {}
         self._running = False
         # The RETURN trap belongs to the function that set it (bash, without functrace).
         self._return_depth = -1
@@ -33,6 +35,10 @@ class Traps:
             number = signals.signal_number(condition)
             if number is not None:
                 signals.set_trap_handler(number, action)
+
+    def listing(self) -> dict[str, str]:
+        """What `trap -p` shows: this shell's traps, or in an untouched subshell the parent's."""
+        return self.actions or self.inherited
 
     def handles(self, condition: str) -> bool:
         return bool(self.actions.get(condition))
@@ -88,6 +94,7 @@ class Traps:
 
     def reset_for_subshell(self) -> None:
         """A subshell keeps ignored signals ignored and forgets the other traps."""
+        self.inherited = dict(self.actions)
         for condition, action in list(self.actions.items()):
             if action != "":
                 self.actions.pop(condition)

@@ -30,6 +30,7 @@ class Job:
 class JobTable:
     def __init__(self) -> None:
         self.jobs: list[Job] = []
+        self.inherited: list[Job] = []
         # Statuses of background children already reaped, by pid: `wait PID` after the
         # fact still gets the right answer.
         self.finished: dict[int, int] = {}
@@ -40,9 +41,15 @@ class JobTable:
         self.jobs.append(job)
         return job
 
-    def clear(self) -> None:
-        self.jobs.clear()
+    def forget_children(self) -> None:
+        """In a forked child: the jobs are the parent's. `jobs` still lists them (as in
+        `$(jobs -p)`), but they are not ours to reap or wait for."""
+        self.inherited = list(self.jobs)
+        self.jobs = []
         self.finished.clear()
+
+    def listing(self) -> list[Job]:
+        return self.jobs or self.inherited
 
     def poll(self) -> None:
         """Reap finished background children without blocking."""
@@ -74,22 +81,23 @@ class JobTable:
 
     def find(self, spec: str) -> Job | None:
         """A job by `%N`, `%%`, `%+`, `%-`, `%name` or `%?text`."""
-        if not self.jobs:
+        jobs = self.listing()
+        if not jobs:
             return None
         body = spec[1:] if spec.startswith("%") else spec
         if body in ("", "%", "+"):
-            return self.jobs[-1]
+            return jobs[-1]
         if body == "-":
-            return self.jobs[-2] if len(self.jobs) > 1 else self.jobs[-1]
+            return jobs[-2] if len(jobs) > 1 else jobs[-1]
         if body.isdigit():
-            for job in self.jobs:
+            for job in jobs:
                 if job.number == int(body):
                     return job
             return None
         if body.startswith("?"):
-            matches = [j for j in self.jobs if body[1:] in j.command]
+            matches = [j for j in jobs if body[1:] in j.command]
         else:
-            matches = [j for j in self.jobs if j.command.startswith(body)]
+            matches = [j for j in jobs if j.command.startswith(body)]
         return matches[-1] if matches else None
 
     def remove_done(self) -> None:

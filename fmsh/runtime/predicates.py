@@ -65,7 +65,7 @@ def file_test(op: str, path: str) -> bool:
     if op == "G":
         return st.st_gid == os.getegid()
     if op == "N":
-        return st.st_mtime > st.st_atime
+        return st.st_mtime_ns > st.st_atime_ns  # modified since last read (bash 5.2)
     return False
 
 

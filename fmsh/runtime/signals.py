@@ -77,6 +77,24 @@ SIGNAL_NAMES = {
 }
 
 
+def numbered_names() -> list[tuple[int, str]]:
+    """Every signal by number, real-time ones as bash names them (RTMIN+1, RTMAX-1...)."""
+    out = sorted((number, name) for name, number in SIGNAL_NAMES.items() if name not in ("IOT", "CLD", "POLL"))
+    low, high = signal.SIGRTMIN, signal.SIGRTMAX
+    middle = (low + high) // 2
+    for number in range(low, high + 1):
+        if number == low:
+            name = "RTMIN"
+        elif number == high:
+            name = "RTMAX"
+        elif number <= middle:
+            name = f"RTMIN+{number - low}"
+        else:
+            name = f"RTMAX-{high - number}"
+        out.append((number, name))
+    return out
+
+
 def signal_number(spec: str) -> int | None:
     """A signal by number, `INT`, `SIGINT` or `int`."""
     if spec.isdigit():
@@ -84,6 +102,10 @@ def signal_number(spec: str) -> int | None:
     name = spec.upper()
     if name.startswith("SIG"):
         name = name[3:]
+    if name.startswith("RT"):
+        for number, rt_name in numbered_names():
+            if rt_name == name:
+                return number
     return SIGNAL_NAMES.get(name)
 
 

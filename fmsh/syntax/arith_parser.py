@@ -86,8 +86,14 @@ class ArithParser:
         if not lx.text.startswith(end, lx.i, lx.end):
             if lx.at_end():
                 raise lx.incomplete(f"expected {end!r} to end the arithmetic expression")
-            raise lx.error(f"unexpected {lx.peek_char()!r} in arithmetic expression")
+            raise lx.error(f"syntax error in expression (error token is \"{self._rest()}\")")
         lx.i += len(end)
+
+    def _rest(self) -> str:
+        """The text from the cursor to the end of the expression: bash's "error token"."""
+        lx = self.lx
+        close = lx.text.find(")", lx.i, lx.end)
+        return lx.text[lx.i : close if close != -1 else lx.end].strip()
 
     # --- tokens -------------------------------------------------------------------------
 
@@ -211,7 +217,7 @@ class ArithParser:
             literal = text[lx.i : j]
             value = parse_number(literal)
             if value is None:
-                raise lx.error(f"invalid number {literal!r}")
+                raise lx.error(f"value too great for base (error token is \"{literal}\")")
             lx.i = j
             return ast.ArithNumber(pos, value)
         if c.isalpha() or c == "_":
@@ -234,5 +240,5 @@ class ArithParser:
                 part = words._read_dollar_or_backtick(in_dquote=True)
             return ast.ArithWord(pos, ast.Word(pos, [part]))
         if lx.at_end():
-            raise lx.incomplete("expected an operand in arithmetic expression")
-        raise lx.error(f"unexpected {c!r} in arithmetic expression")
+            raise lx.incomplete("syntax error: operand expected")
+        raise lx.error(f"syntax error: operand expected (error token is \"{self._rest() or c}\")")

@@ -211,6 +211,14 @@ class ArithAssign(ArithExpr):
     value: ArithExpr
 
 
+class ArithInvalid(ArithExpr):
+    """An expression that does not parse (`$((1 +))`, `$((08))`): as in bash, an error
+    only when it is evaluated."""
+
+    text: str
+    message: str
+
+
 class ArithTernary(ArithExpr):
     cond: ArithExpr
     then: ArithExpr

@@ -87,6 +87,7 @@ class Lexer:
         # texts being read from alias expansions: (name, outer source, text, i, end).
         self.aliases: dict[str, str] | None = None
         self._frames: list[tuple[str, Source, str, int, int]] = []
+        self.alias_blank = False  # the alias just read ended in a blank
 
     # --- cursor primitives --------------------------------------------------------------
 
@@ -146,6 +147,7 @@ class Lexer:
         return any(frame[0] == name for frame in self._frames)
 
     def _pop_alias(self) -> None:
+        self.alias_blank = self.text[-1:] in (" ", "\t")
         _, self.source, self.text, self.i, self.end = self._frames.pop()
 
     # --- tokens -------------------------------------------------------------------------
@@ -200,7 +202,7 @@ class Lexer:
                 if not name[0].isdigit():
                     self.i = j + 1
                     tok = self._next_token()
-                    if tok.kind == REDIR and not tok.text.startswith("&") and not tok.text.startswith("<<"):
+                    if tok.kind == REDIR and not tok.text.startswith("&"):
                         tok.fd_var = name
                         tok.offset = start
                         return tok

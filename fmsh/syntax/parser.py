@@ -28,12 +28,13 @@ _BINARY_TESTS = frozenset(
 )
 
 
-def parse(source: Source, aliases: dict[str, str] | None = None) -> ast.Program:
-    """Parse a whole text. Raises ParseError (IncompleteInput for unfinished input).
+def parse(source: Source, aliases: dict[str, str] | None = None, start: int = 0) -> ast.Program:
+    """Parse a whole text (from `start`). Raises ParseError (IncompleteInput for
+    unfinished input).
 
     aliases: expand these in command position (interactive shells, expand_aliases).
     """
-    lexer = Lexer(source)
+    lexer = Lexer(source, start)
     lexer.aliases = aliases
     return CommandParser(lexer).parse_program()
 
@@ -184,7 +185,9 @@ class CommandParser:
             if aliases and lit in aliases and not self.lx.expanding(lit):  # type: ignore[operator]
                 self.next()
                 self.lx.push_alias(lit, aliases[lit])  # type: ignore[arg-type,index]
-                return self.parse_command()
+                command = self.parse_command()
+                command.pos = self._pos(tok)  # where the user wrote it, not in the alias
+                return command
             if lit is not None and lit in RESERVED:
                 method = _COMPOUND.get(lit)
                 if method is not None:
@@ -223,6 +226,15 @@ class CommandParser:
                 redirects.append(self._redirect(self.next()))
             elif tok.kind == WORD:
                 assert tok.word is not None
+                if words and self.lx.alias_blank:
+                    # An alias ending in a blank: the next word is checked as well.
+                    self.lx.alias_blank = False
+                    lit = tok.literal
+                    aliases = self.lx.aliases
+                    if aliases and lit in aliases and not self.lx.expanding(lit):  # type: ignore[operator]
+                        self.next()
+                        self.lx.push_alias(lit, aliases[lit])  # type: ignore[arg-type,index]
+                        continue
                 if not words:
                     assignment = as_assignment(tok.word)
                     if assignment is not None:
@@ -290,14 +302,20 @@ class CommandParser:
     def _try_arith_command(self, tok: Token) -> ast.ArithCommand | None:
         from fmsh.syntax.arith_parser import ArithParser
 
+        from fmsh.syntax.word_parser import arithmetic_close
+
         lx = self.lx
         save = lx.i
         lx.i += 1
         try:
             expr = ArithParser(lx).parse_until("))")
-        except ParseError:
-            lx.i = save
-            return None
+        except ParseError as e:
+            close = arithmetic_close(lx.text, save + 1, lx.end)
+            if close == -1:
+                lx.i = save
+                return None
+            expr = ast.ArithInvalid(lx.pos(save + 1), lx.text[save + 1 : close].strip(), e.message)
+            lx.i = close + 2
         self._peeked = None
         return ast.ArithCommand(self._pos(tok), expr, [])
 

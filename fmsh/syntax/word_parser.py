@@ -74,9 +74,10 @@ def decode_ansi_c(body: str) -> str:
     return "".join(out)
 
 
-def closes_as_arithmetic(text: str, start: int, end: int) -> bool:
-    """Whether the `((` before `start` closes with an adjacent `))`, which makes it
-    arithmetic whatever is inside; `$( (a) | b)` closes its two parentheses apart."""
+def arithmetic_close(text: str, start: int, end: int) -> int:
+    """Where the `((` before `start` closes, when it closes with an adjacent `))`, which
+    makes it arithmetic whatever is inside; -1 otherwise (`$( (a) | b)` closes its two
+    parentheses apart)."""
     depth = 2
     i = start
     quote = ""
@@ -96,9 +97,9 @@ def closes_as_arithmetic(text: str, start: int, end: int) -> bool:
         elif c == ")":
             depth -= 1
             if depth == 1:
-                return i + 1 < end and text[i + 1] == ")"
+                return i if i + 1 < end and text[i + 1] == ")" else -1
         i += 1
-    return False
+    return -1
 
 
 def _is_assignment_prefix(text: str) -> bool:
@@ -436,11 +437,14 @@ class WordParser:
 
         try:
             expr = ArithParser(lx).parse_until("))")
-        except ParseError:
-            if closes_as_arithmetic(lx.text, save + 2, lx.end):
-                raise  # `$((1 +))`: a bad expression, not a command substitution
-            lx.i = save
-            return None
+        except ParseError as e:
+            close = arithmetic_close(lx.text, save + 2, lx.end)
+            if close == -1:
+                lx.i = save
+                return None
+            # `$((1 +))`: a bad expression, not a command substitution.
+            expr = ast.ArithInvalid(lx.pos(save + 2), lx.text[save + 2 : close].strip(), e.message)
+            lx.i = close + 2
         return ast.ArithSub(lx.pos(start), expr)
 
     def _read_command_sub(self, start: int) -> ast.CommandSub:
