@@ -6,7 +6,13 @@ from __future__ import annotations
 import os
 
 from fmsh.builtins.base import Builtin, UsageError, parse_flags
-from fmsh.runtime.errors import ExitShell, ExpansionError, LoopControl, ReturnFromFunction, ShellError
+from fmsh.runtime.errors import (
+    ExitShell,
+    ExpansionError,
+    LoopControl,
+    ReturnFromFunction,
+    ShellError,
+)
 
 
 def _status_arg(builtin: Builtin, text: str) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fmsh.builtins.base import Builtin
-from fmsh.builtins.escapes import interpret_escapes
+from fmsh.syntax.escapes import decode_echo
 
 
 class Echo(Builtin):
@@ -29,7 +29,7 @@ class Echo(Builtin):
             i += 1
         text = " ".join(argv[i:])
         if escapes:
-            text, stopped = interpret_escapes(text, octal_needs_zero=True)
+            text, stopped = decode_echo(text)
             if stopped:
                 newline = False
         self.write(text + "\n" if newline else text)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from fmsh.builtins.base import Builtin, UsageError, parse_flags
-from fmsh.builtins.escapes import byte_char, interpret_escapes
 from fmsh.runtime.errors import ShellError
+from fmsh.syntax.escapes import decode_echo, decode_printf
 
 
 class _Stop(Exception):
@@ -120,7 +120,7 @@ class Printf(Builtin):
         if conversion == "s":
             return (spec + "s") % (value if value is not None else "")
         if conversion == "b":
-            text, stopped = interpret_escapes(value or "", octal_needs_zero=True)
+            text, stopped = decode_echo(value or "")
             result = (spec + "s") % text
             if stopped:
                 raise _StopAfter(result)
@@ -158,22 +158,21 @@ class _StopAfter(_Stop):
 
 
 def _format_escape(fmt: str, i: int) -> tuple[str, int, bool]:
-    """The backslash escape of a printf format at fmt[i]: (text, next index, stopped)."""
+    """The backslash escape of a printf format at fmt[i]: (text, next index, stopped).
+
+    Escapes are decoded where they stand, so that `\\045d` prints `%d` literally."""
     e = fmt[i + 1 : i + 2]
+    j = i + 2
     if e and e in "01234567":
         j = i + 1
         while j < len(fmt) and j - (i + 1) < 3 and fmt[j] in "01234567":
             j += 1
-        return byte_char(int(fmt[i + 1 : j], 8) & 0xFF), j, False
-    if e in ("x", "u", "U"):
+    elif e in ("x", "u", "U"):
         limit = {"x": 2, "u": 4, "U": 8}[e]
-        j = i + 2
         while j < len(fmt) and j - (i + 2) < limit and fmt[j] in "0123456789abcdefABCDEF":
             j += 1
-        text, stopped = interpret_escapes(fmt[i:j], octal_needs_zero=False)
-        return text, j, stopped
-    text, stopped = interpret_escapes(fmt[i : i + 2], octal_needs_zero=False)
-    return text, i + 2, stopped
+    text, stopped = decode_printf(fmt[i:j])
+    return text, j, stopped
 
 
 def _literal_word(text: str):  # type: ignore[no-untyped-def]

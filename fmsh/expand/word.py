@@ -260,8 +260,8 @@ class WordEvaluator:
             home = self.vars.get("HOME")
             if home is not None:
                 return home
-            import pwd
             import os
+            import pwd
 
             try:
                 return pwd.getpwuid(os.getuid()).pw_dir
@@ -582,7 +582,7 @@ class WordEvaluator:
         if kind == "Q":
             return shell_quote_always(value)
         if kind == "E":
-            from fmsh.syntax.word_parser import decode_ansi_c
+            from fmsh.syntax.escapes import decode_ansi_c
 
             return decode_ansi_c(value)
         if kind == "U":

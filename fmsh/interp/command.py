@@ -13,7 +13,7 @@ from fmsh.syntax import ast
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from fmsh.interp.shell import Shell
 
@@ -138,79 +138,65 @@ class CommandEvaluator:
 
         return self.with_redirects(node.redirects, action)
 
-    def _loop_body(self, body: ast.CommandList) -> tuple[int, bool]:
-        """Run a loop body once: (status, whether to leave the loop)."""
+    def _loop(self, rounds: Iterator[None], body: ast.CommandList) -> int:
+        """Run `body` once per round that `rounds` yields. `break N` / `continue N` end or
+        skip a round of this loop and reach the enclosing loops with N - 1."""
+        status = 0
+        self.loop_depth += 1
         try:
-            return self.run_list(body), False
-        except LoopControl as control:
-            if control.levels > 1:
-                control.levels -= 1
-                raise
-            return 0, control.is_break
+            for _ in rounds:
+                try:
+                    status = self.run_list(body)
+                except LoopControl as control:
+                    if control.levels > 1:
+                        control.levels -= 1
+                        raise
+                    status = 0
+                    if control.is_break:
+                        break
+        finally:
+            self.loop_depth -= 1
+        return status
 
     def _while_until(self, node: ast.WhileUntil) -> int:
-        def action() -> int:
-            status = 0
-            self.loop_depth += 1
-            try:
-                while True:
-                    try:
-                        cond = self.run_suppressed(node.condition)
-                    except LoopControl as control:
-                        if control.levels > 1:
-                            control.levels -= 1
-                            raise
-                        if control.is_break:
-                            break
-                        continue
-                    if (cond == 0) == node.until:
-                        break
-                    status, leave = self._loop_body(node.body)
-                    if leave:
-                        break
-            finally:
-                self.loop_depth -= 1
-            return status
+        def rounds() -> Iterator[None]:
+            while True:
+                try:
+                    cond = self.run_suppressed(node.condition)
+                except LoopControl as control:  # `while ...; break; do` is legal
+                    if control.levels > 1:
+                        control.levels -= 1
+                        raise
+                    if control.is_break:
+                        return
+                    continue
+                if (cond == 0) == node.until:
+                    return
+                yield
 
-        return self.with_redirects(node.redirects, action)
+        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body))
 
     def _for_each(self, node: ast.ForEach) -> int:
-        def action() -> int:
+        def rounds() -> Iterator[None]:
             sh = self.sh
             items = list(sh.positional) if node.words is None else sh.words.expand_argv(node.words)
-            status = 0
-            self.loop_depth += 1
-            try:
-                for item in items:
-                    sh.vars.set(node.var, item)
-                    status, leave = self._loop_body(node.body)
-                    if leave:
-                        break
-            finally:
-                self.loop_depth -= 1
-            return status
+            for item in items:
+                sh.vars.set(node.var, item)
+                yield
 
-        return self.with_redirects(node.redirects, action)
+        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body))
 
     def _for_arith(self, node: ast.ForArith) -> int:
-        def action() -> int:
+        def rounds() -> Iterator[None]:
             arith = self.sh.arith
             if node.init is not None:
                 arith.evaluate(node.init)
-            status = 0
-            self.loop_depth += 1
-            try:
-                while node.cond is None or arith.evaluate(node.cond):
-                    status, leave = self._loop_body(node.body)
-                    if leave:
-                        break
-                    if node.step is not None:
-                        arith.evaluate(node.step)
-            finally:
-                self.loop_depth -= 1
-            return status
+            while node.cond is None or arith.evaluate(node.cond):
+                yield
+                if node.step is not None:
+                    arith.evaluate(node.step)
 
-        return self.with_redirects(node.redirects, action)
+        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body))
 
     def _case(self, node: ast.Case) -> int:
         def action() -> int:

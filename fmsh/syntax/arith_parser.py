@@ -7,6 +7,7 @@ that `$x`, `${...}` and `$(...)` inside an expression are ordinary word parts.
 from __future__ import annotations
 
 from fmsh.syntax import ast
+from fmsh.syntax.errors import ParseError
 from fmsh.syntax.lexer import Lexer
 
 _OPS = (
@@ -58,6 +59,52 @@ def parse_number(text: str) -> int | None:
         return int(text, 10)
     except ValueError:
         return None
+
+
+def arithmetic_close(text: str, start: int, end: int) -> int:
+    """Where the `((` before `start` closes, when it closes with an adjacent `))`, which
+    makes it arithmetic whatever is inside; -1 otherwise (`$( (a) | b)` closes its two
+    parentheses apart)."""
+    depth = 2
+    i = start
+    quote = ""
+    while i < end:
+        c = text[i]
+        if quote:
+            if c == quote:
+                quote = ""
+            elif c == "\\" and quote == '"':
+                i += 1
+        elif c in "'\"":
+            quote = c
+        elif c == "\\":
+            i += 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 1:
+                return i if i + 1 < end and text[i + 1] == ")" else -1
+        i += 1
+    return -1
+
+
+def parse_double_paren(lexer: Lexer, inside: int) -> ast.ArithExpr | None:
+    """The expression of `((...))` or `$((...))` whose text starts at `inside`, the
+    cursor left after the closing `))`. None (cursor unmoved) when the parentheses are
+    really two nested groups, `( (a) | b)`. A `((` that closes with `))` but does not
+    parse becomes ArithInvalid: as in bash, an error when it runs."""
+    save = lexer.i
+    lexer.i = inside
+    try:
+        return ArithParser(lexer).parse_until("))")
+    except ParseError as e:
+        close = arithmetic_close(lexer.text, inside, lexer.end)
+        if close == -1:
+            lexer.i = save
+            return None
+        lexer.i = close + 2
+        return ast.ArithInvalid(lexer.pos(inside), lexer.text[inside:close].strip(), e.message)
 
 
 class ArithParser:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from fmsh.syntax import ast
 from fmsh.syntax.source import Pos
 
+
 def find_braces(word: ast.Word) -> ast.Word:
     if not any(type(p) is ast.Literal and "{" in p.text for p in word.parts):
         return word

@@ -300,22 +300,12 @@ class CommandParser:
         return body
 
     def _try_arith_command(self, tok: Token) -> ast.ArithCommand | None:
-        from fmsh.syntax.arith_parser import ArithParser
+        """`((...))` at the start of a command, or None for `( (...) )`."""
+        from fmsh.syntax.arith_parser import parse_double_paren
 
-        from fmsh.syntax.word_parser import arithmetic_close
-
-        lx = self.lx
-        save = lx.i
-        lx.i += 1
-        try:
-            expr = ArithParser(lx).parse_until("))")
-        except ParseError as e:
-            close = arithmetic_close(lx.text, save + 1, lx.end)
-            if close == -1:
-                lx.i = save
-                return None
-            expr = ast.ArithInvalid(lx.pos(save + 1), lx.text[save + 1 : close].strip(), e.message)
-            lx.i = close + 2
+        expr = parse_double_paren(self.lx, self.lx.i + 1)
+        if expr is None:
+            return None
         self._peeked = None
         return ast.ArithCommand(self._pos(tok), expr, [])
 

@@ -8,7 +8,7 @@ metacharacter between them. `$(...)` and backquotes call back into the command p
 from __future__ import annotations
 
 from fmsh.syntax import ast
-from fmsh.syntax.errors import ParseError
+from fmsh.syntax.escapes import decode_ansi_c
 from fmsh.syntax.lexer import METACHARS, Lexer
 from fmsh.syntax.source import Source
 
@@ -16,11 +16,6 @@ SPECIAL_PARAMS = frozenset("@*#?-$!0")
 PATTERN_OPS = frozenset(["#", "##", "%", "%%", "/", "//", "/#", "/%", "^", "^^", ",", ",,"])
 _TRANSFORMS = frozenset("QEPAaUuLK")
 _EXTGLOB_OPS = frozenset("@*+?!")
-_ANSI_SIMPLE = {
-    "a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n",
-    "r": "\r", "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?",
-}  # fmt: skip
-
 
 def is_name(text: str) -> bool:
     """A valid variable name: [A-Za-z_][A-Za-z0-9_]*."""
@@ -29,89 +24,12 @@ def is_name(text: str) -> bool:
     return text.replace("_", "a").isalnum()
 
 
-def decode_ansi_c(body: str) -> str:
-    """The value of `$'...'`: C escapes decoded. Bytes above 0x7f become surrogates so
-    that they reach the OS unchanged (os.fsencode)."""
-    out: list[str] = []
-    i, n = 0, len(body)
-    while i < n:
-        c = body[i]
-        if c != "\\" or i + 1 >= n:
-            out.append(c)
-            i += 1
-            continue
-        e = body[i + 1]
-        i += 2
-        if e in _ANSI_SIMPLE:
-            out.append(_ANSI_SIMPLE[e])
-        elif e in "01234567":
-            j = i - 1
-            while i < n and i - j < 3 and body[i] in "01234567":
-                i += 1
-            out.append(_byte_char(int(body[j:i], 8) & 0xFF))
-        elif e == "x":
-            j = i
-            while i < n and i - j < 2 and body[i] in "0123456789abcdefABCDEF":
-                i += 1
-            out.append(_byte_char(int(body[j:i], 16)) if i > j else "\\x")
-        elif e in "uU":
-            j = i
-            limit = 4 if e == "u" else 8
-            while i < n and i - j < limit and body[i] in "0123456789abcdefABCDEF":
-                i += 1
-            if i > j:
-                try:
-                    out.append(chr(int(body[j:i], 16)))
-                except (ValueError, OverflowError):
-                    out.append("\\" + e + body[j:i])
-            else:
-                out.append("\\" + e)
-        elif e == "c" and i < n:
-            out.append(chr(ord(body[i]) & 0x1F))
-            i += 1
-        else:
-            out.append("\\" + e)
-    return "".join(out)
-
-
-def arithmetic_close(text: str, start: int, end: int) -> int:
-    """Where the `((` before `start` closes, when it closes with an adjacent `))`, which
-    makes it arithmetic whatever is inside; -1 otherwise (`$( (a) | b)` closes its two
-    parentheses apart)."""
-    depth = 2
-    i = start
-    quote = ""
-    while i < end:
-        c = text[i]
-        if quote:
-            if c == quote:
-                quote = ""
-            elif c == "\\" and quote == '"':
-                i += 1
-        elif c in "'\"":
-            quote = c
-        elif c == "\\":
-            i += 1
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-            if depth == 1:
-                return i if i + 1 < end and text[i + 1] == ")" else -1
-        i += 1
-    return -1
-
-
 def _is_assignment_prefix(text: str) -> bool:
     """`name=` or `name+=`: what may open an array literal `name=(...)`."""
     if not text.endswith("="):
         return False
     name = text[:-1]
     return is_name(name[:-1] if name.endswith("+") else name)
-
-
-def _byte_char(value: int) -> str:
-    return chr(value) if value < 0x80 else chr(0xDC00 + value)
 
 
 class WordParser:
@@ -136,18 +54,33 @@ class WordParser:
 
     def read_heredoc_body(self) -> ast.Word:
         """An unquoted here-doc body: only `$`, backquotes and `\\` are special."""
+        start = self.lx.i
+        parts = self._read_expanding_text("$`\\", closing="")
+        return ast.Word(self.lx.pos(start), [ast.DoubleQuoted(self.lx.pos(start), parts)])
+
+    def _read_expanding_text(self, escapable: str, closing: str) -> list[ast.WordPart]:
+        """Text where `$` and backquotes expand and a backslash quotes only the
+        characters in `escapable` (and joins lines): a double-quoted string up to its
+        `closing` quote (consumed), or a here-doc body up to the end."""
         lx = self.lx
         start = lx.i
+        text = lx.text
         parts: list[ast.WordPart] = []
         buf: list[str] = []
-        text = lx.text
-        while lx.i < lx.end:
+        while True:
+            if lx.i >= lx.end:
+                if closing:
+                    raise lx.incomplete("unterminated double quote", start - 1)
+                break
             c = text[lx.i]
+            if c == closing:
+                lx.i += 1
+                break
             if c == "\\":
                 nxt = lx.peek_char(1)
                 if nxt == "\n":
                     lx.i += 2
-                elif nxt in ("$", "`", "\\"):
+                elif nxt and nxt in escapable:
                     buf.append(nxt)
                     lx.i += 2
                 else:
@@ -160,7 +93,7 @@ class WordParser:
                 buf.append(c)
                 lx.i += 1
         self._flush(buf, parts)
-        return ast.Word(lx.pos(start), [ast.DoubleQuoted(lx.pos(start), parts)])
+        return parts
 
     def read_regex_word(self) -> ast.Word:
         """The right side of `[[ x =~ re ]]`: parentheses and `|` belong to the word."""
@@ -326,37 +259,9 @@ class WordParser:
         return ast.SingleQuoted(lx.pos(start), decode_ansi_c(text[start + 2 : j]))
 
     def _read_double_quoted(self) -> ast.DoubleQuoted:
-        lx = self.lx
-        start = lx.i
-        lx.i += 1
-        text = lx.text
-        parts: list[ast.WordPart] = []
-        buf: list[str] = []
-        while True:
-            if lx.i >= lx.end:
-                raise lx.incomplete("unterminated double quote", start)
-            c = text[lx.i]
-            if c == '"':
-                lx.i += 1
-                break
-            if c == "\\":
-                nxt = lx.peek_char(1)
-                if nxt == "\n":
-                    lx.i += 2
-                elif nxt in ('"', "$", "`", "\\"):
-                    buf.append(nxt)
-                    lx.i += 2
-                else:
-                    buf.append(c)
-                    lx.i += 1
-            elif c == "$" or c == "`":
-                self._flush(buf, parts)
-                parts.append(self._read_dollar_or_backtick(in_dquote=True))
-            else:
-                buf.append(c)
-                lx.i += 1
-        self._flush(buf, parts)
-        return ast.DoubleQuoted(lx.pos(start), parts)
+        start = self.lx.i
+        self.lx.i += 1
+        return ast.DoubleQuoted(self.lx.pos(start), self._read_expanding_text('"$`\\', closing='"'))
 
     def _read_extglob(self, op: str) -> ast.ExtGlob:
         """`@(a|b)` and friends; the cursor is at the `(`, the operator already read."""
@@ -430,22 +335,10 @@ class WordParser:
 
     def _try_arith_sub(self, start: int) -> ast.ArithSub | None:
         """`$((...))`, or None when the text is really `$( (...) )`."""
-        lx = self.lx
-        save = lx.i
-        lx.i += 2
-        from fmsh.syntax.arith_parser import ArithParser
+        from fmsh.syntax.arith_parser import parse_double_paren
 
-        try:
-            expr = ArithParser(lx).parse_until("))")
-        except ParseError as e:
-            close = arithmetic_close(lx.text, save + 2, lx.end)
-            if close == -1:
-                lx.i = save
-                return None
-            # `$((1 +))`: a bad expression, not a command substitution.
-            expr = ast.ArithInvalid(lx.pos(save + 2), lx.text[save + 2 : close].strip(), e.message)
-            lx.i = close + 2
-        return ast.ArithSub(lx.pos(start), expr)
+        expr = parse_double_paren(self.lx, self.lx.i + 2)
+        return ast.ArithSub(self.lx.pos(start), expr) if expr is not None else None
 
     def _read_command_sub(self, start: int) -> ast.CommandSub:
         from fmsh.syntax.parser import CommandParser
