@@ -167,7 +167,7 @@ def table(cases: Sequence[Case]) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for j, row in enumerate(rows):
-        cells = [cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))]
+        cells = [cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=False))]
         lines.append("| " + " | ".join(cells) + " |")
         if j == 0:
             lines.append("|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|")
@@ -244,11 +244,20 @@ def python_of(program: str) -> str | None:
 
 
 def common_args(parser: argparse.ArgumentParser, runs: int, warmup: int) -> None:
-    parser.add_argument("--fmsh", help="fmsh to run (default: fmsh next to sys.executable, else on PATH, else .venv/bin/fmsh)")
-    parser.add_argument("--bash", default=shutil.which("bash") or "/bin/bash", help="bash to compare with (default: %(default)s)")
+    parser.add_argument(
+        "--fmsh", help="fmsh to run (default: fmsh next to sys.executable, else on PATH, else .venv/bin/fmsh)"
+    )
+    parser.add_argument(
+        "--bash", default=shutil.which("bash") or "/bin/bash", help="bash to compare with (default: %(default)s)"
+    )
     parser.add_argument("--runs", type=int, default=None, help=f"timed runs per command (default {runs})")
     parser.add_argument("--warmup", type=int, default=None, help=f"untimed warm-up runs per command (default {warmup})")
-    parser.add_argument("--timeout", type=float, default=600.0, help="seconds before a single run counts as failed (default %(default)s)")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds before a single run counts as failed (default %(default)s)",
+    )
     parser.add_argument("--quick", action="store_true", help="fewer runs / smaller sizes (smoke run, not for numbers)")
 
 

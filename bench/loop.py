@@ -26,7 +26,9 @@ import _timing as t
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     t.common_args(parser, runs=5, warmup=1)
     parser.add_argument("--n", type=int, default=None, help="loop iterations (default 100000; 20000 with --quick)")
     args = parser.parse_args(argv)

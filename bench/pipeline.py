@@ -102,10 +102,14 @@ def count_check(expected: int) -> t.Check:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     t.common_args(parser, runs=5, warmup=1)
     parser.add_argument("--size-mb", type=int, default=None, help="file size in MiB (default 512; 64 with --quick)")
-    parser.add_argument("--cache-dir", type=Path, default=t.BENCH_DIR / ".cache", help="where the file is kept (default bench/.cache)")
+    parser.add_argument(
+        "--cache-dir", type=Path, default=t.BENCH_DIR / ".cache", help="where the file is kept (default bench/.cache)"
+    )
     args = parser.parse_args(argv)
     fmsh = t.resolve_fmsh(parser, args.fmsh)
     runs = args.runs if args.runs is not None else (3 if args.quick else 5)

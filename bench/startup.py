@@ -68,12 +68,20 @@ def parse_importtime(stderr: str) -> list[tuple[str, int, int, int]]:
 def import_check(fmsh: str, python: str | None, timeout: float) -> tuple[str, list[str]]:
     """Return (verdict, detail lines); verdict is MET, NOT MET, skipped or inconclusive."""
     attempts: list[tuple[str, list[str], dict[str, str]]] = [
-        ("PYTHONPROFILEIMPORTTIME=1 fmsh -c 'echo hi'", [fmsh, "-c", "echo hi"], {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"}),
+        (
+            "PYTHONPROFILEIMPORTTIME=1 fmsh -c 'echo hi'",
+            [fmsh, "-c", "echo hi"],
+            {**os.environ, "PYTHONPROFILEIMPORTTIME": "1"},
+        ),
     ]
     fmsh_python = t.python_of(fmsh)
     if fmsh_python is not None:
         attempts.append(
-            (f"{fmsh_python} -X importtime -m fmsh -c 'echo hi'", [fmsh_python, "-X", "importtime", "-m", "fmsh", "-c", "echo hi"], dict(os.environ))
+            (
+                f"{fmsh_python} -X importtime -m fmsh -c 'echo hi'",
+                [fmsh_python, "-X", "importtime", "-m", "fmsh", "-c", "echo hi"],
+                dict(os.environ),
+            )
         )
     detail: list[str] = []
     for how, argv, env in attempts:
@@ -107,7 +115,9 @@ def import_check(fmsh: str, python: str | None, timeout: float) -> tuple[str, li
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     t.common_args(parser, runs=30, warmup=3)
     parser.add_argument("--python", help="baseline python (default: the python in fmsh's #! line, else sys.executable)")
     args = parser.parse_args(argv)

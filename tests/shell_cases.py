@@ -61,8 +61,14 @@ def _run_batch(argv: list[str], scripts: list[str], root: Path, env: dict[str, s
             f" echo $? >{case}.rc"
         )
     proc = subprocess.run(
-        [*argv, "-c", "\n".join(lines)], cwd=root, capture_output=True, text=True,
-        errors="surrogateescape", env=_environment(env), timeout=120, check=False,
+        [*argv, "-c", "\n".join(lines)],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        errors="surrogateescape",
+        env=_environment(env),
+        timeout=120,
+        check=False,
     )
     outcomes = []
     for i in range(len(scripts)):
@@ -89,8 +95,15 @@ def _read(path: Path) -> str:
 def _run_alone(argv: list[str], script: str, directory: Path, env: dict[str, str]) -> Outcome:
     directory.mkdir(parents=True)
     proc = subprocess.run(
-        [*argv, "-c", script], cwd=directory, capture_output=True, text=True, input="",
-        errors="surrogateescape", env=_environment(env), timeout=30, check=False,
+        [*argv, "-c", script],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        input="",
+        errors="surrogateescape",
+        env=_environment(env),
+        timeout=30,
+        check=False,
     )
     return Outcome(proc.stdout, proc.stderr, proc.returncode)
 
@@ -137,7 +150,7 @@ class Table:
                 scripts = [self.rows[i][0] for i in ids]
                 bash = _run_batch([BASH], scripts, self._root / "bash", self._env)
                 fmsh = _run_batch(FMSH_ARGV, scripts, self._root / "fmsh", self._env)
-                self._outcomes = dict(zip(ids, zip(bash, fmsh)))
+                self._outcomes = dict(zip(ids, zip(bash, fmsh, strict=False), strict=False))
             else:
                 script = self.rows[case_id][0]
                 n = len(self._outcomes)
@@ -153,9 +166,7 @@ def check_case(table: Table, case_id: str, factory: pytest.TempPathFactory) -> O
     script, expected, status = table.rows[case_id]
     bash, fmsh = table.outcome(case_id, factory)
     assert TRACEBACK not in fmsh.err, fmsh.err
-    assert (fmsh.out, fmsh.status) == (bash.out, bash.status), (
-        f"\nscript: {script}\nbash:   {bash!r}\nfmsh:   {fmsh!r}"
-    )
+    assert (fmsh.out, fmsh.status) == (bash.out, bash.status), f"\nscript: {script}\nbash:   {bash!r}\nfmsh:   {fmsh!r}"
     assert (fmsh.out, fmsh.status) == (expected, status), f"\nscript: {script}\nbash and fmsh: {fmsh!r}"
     return fmsh
 
@@ -163,9 +174,7 @@ def check_case(table: Table, case_id: str, factory: pytest.TempPathFactory) -> O
 def like_bash(bash_and_fmsh: Any, script: str) -> Result:
     """Run one script in both shells (the conftest fixture); stdout and status must agree."""
     bash, fmsh = bash_and_fmsh(script)
-    assert (fmsh.out, fmsh.status) == (bash.out, bash.status), (
-        f"\nscript: {script}\nbash:   {bash!r}\nfmsh:   {fmsh!r}"
-    )
+    assert (fmsh.out, fmsh.status) == (bash.out, bash.status), f"\nscript: {script}\nbash:   {bash!r}\nfmsh:   {fmsh!r}"
     return fmsh
 
 

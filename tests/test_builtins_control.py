@@ -41,14 +41,21 @@ LOOPS = Table(
     ("continue", "for i in 1 2 3; do [ $i = 2 ] && continue; echo $i; done", "1\n3\n"),
     ("break-while", "while :; do break; done; echo ok", "ok\n"),
     ("continue-until", "i=0; until [ $i -ge 3 ]; do i=$((i+1)); [ $i = 2 ] && continue; echo $i; done", "1\n3\n"),
-    ("break-2", "for i in 1 2; do for j in 1 2; do for k in 1 2; do echo $i$j$k; break 2; done; done; done",
-     "111\n211\n"),
-    ("continue-2", "for i in a b; do for j in 1 2; do continue 2; echo no; done; echo no2; done; echo done",
-     "done\n"),
-    ("mixed-levels",
-     ("for i in 1 2 3; do for j in a b; do [ $j = b ] && continue 2; [ $i = 3 ] && break 2; echo $i$j; done; done;"
-     " echo end"), "1a\n2a\nend\n"),
-    ("break-more-than-depth", "for i in 1 2 3; do break 5; done; echo \"i=$i\"", "i=1\n"),
+    (
+        "break-2",
+        "for i in 1 2; do for j in 1 2; do for k in 1 2; do echo $i$j$k; break 2; done; done; done",
+        "111\n211\n",
+    ),
+    ("continue-2", "for i in a b; do for j in 1 2; do continue 2; echo no; done; echo no2; done; echo done", "done\n"),
+    (
+        "mixed-levels",
+        (
+            "for i in 1 2 3; do for j in a b; do [ $j = b ] && continue 2; [ $i = 3 ] && break 2; echo $i$j; done; done;"
+            " echo end"
+        ),
+        "1a\n2a\nend\n",
+    ),
+    ("break-more-than-depth", 'for i in 1 2 3; do break 5; done; echo "i=$i"', "i=1\n"),
     ("break-in-case", "for i in 1 2; do case $i in 1) break;; esac; done; echo $i", "1\n"),
     ("break-in-subshell-is-local", "for i in 1 2; do (break); echo $i; done", "1\n2\n"),
     ("break-in-function-does-not-break-caller", "f(){ break; }; for i in 1 2; do f; echo $i; done", "1\n2\n"),
@@ -84,10 +91,9 @@ RETURN = Table(
     ("stops-function", "f(){ echo a; return; echo b; }; f", "a\n"),
     ("modulo-256", "f(){ return 300; }; f; echo $?", "44\n"),
     ("negative", "f(){ return -1; }; f; echo $?", "255\n"),
-    ("from-loop-in-function", "f(){ for i in 1 2 3; do [ $i = 2 ] && return 9; echo $i; done; }; f; echo $?",
-     "1\n9\n"),
+    ("from-loop-in-function", "f(){ for i in 1 2 3; do [ $i = 2 ] && return 9; echo $i; done; }; f; echo $?", "1\n9\n"),
     ("in-if-condition", "f(){ return 1; }; if f; then echo yes; else echo no; fi", "no\n"),
-    ("nested-functions", "g(){ return 4; }; f(){ g; echo \"g=$?\"; return 5; }; f; echo $?", "g=4\n5\n"),
+    ("nested-functions", 'g(){ return 4; }; f(){ g; echo "g=$?"; return 5; }; f; echo $?', "g=4\n5\n"),
     ("from-eval-in-function", "f(){ eval 'return 5'; echo no; }; f; echo $?", "5\n"),
 )
 
@@ -111,10 +117,10 @@ EXIT = Table(
     ("zero", "echo a; exit 0; echo b", "a\n", 0),
     ("modulo-256", "exit 256", "", 0),
     ("negative", "(exit -1); echo $?", "255\n", 0),
-    ("in-subshell-only-leaves-subshell", "(exit 4); echo \"after $?\"", "after 4\n", 0),
+    ("in-subshell-only-leaves-subshell", '(exit 4); echo "after $?"', "after 4\n", 0),
     ("in-function-leaves-shell", "f(){ exit 6; }; f; echo no", "", 6),
     ("runs-exit-trap", "trap 'echo bye' EXIT; exit 2", "bye\n", 2),
-    ("in-command-substitution", "x=$(echo in; exit 3; echo no); echo \"$x $?\"", "in 3\n", 0),
+    ("in-command-substitution", 'x=$(echo in; exit 3; echo no); echo "$x $?"', "in 3\n", 0),
     ("too-many-arguments", "exit 1 2; echo $?", "", 1),
     batch=False,
 )
@@ -136,20 +142,19 @@ def test_exit_non_numeric(bash_and_fmsh: Runner) -> None:
 EVAL = Table(
     ("simple", "eval 'x=5; echo $x'", "5\n"),
     ("joins-arguments", "eval echo a '\"b  c\"'", "a b  c\n"),
-    ("joins-with-space", "eval echo a \"b  c\"", "a b c\n"),
+    ("joins-with-space", 'eval echo a "b  c"', "a b c\n"),
     ("status", "eval false; echo $?", "1\n"),
     ("no-args", "eval; echo $?", "0\n"),
     ("empty", "eval ''; echo $?", "0\n"),
     ("several-commands", "cmd='echo one; echo two'; eval \"$cmd\"", "one\ntwo\n"),
-    ("indirect-assignment", "x=3; name=y; eval \"$name=\\$x\"; echo $y", "3\n"),
+    ("indirect-assignment", 'x=3; name=y; eval "$name=\\$x"; echo $y', "3\n"),
     ("defines-function", "eval 'f(){ echo func; }'; f", "func\n"),
     ("loop", "eval 'for i in 1 2; do echo $i; done'", "1\n2\n"),
     ("arithmetic", "eval 'echo $((1+2))'", "3\n"),
     ("positional", "set -- 'a b' c; eval 'echo \"$1\"'", "a b\n"),
     ("exit", "eval 'exit 4'; echo no", "", 4),
     ("double-dash", "eval -- echo ok", "ok\n"),
-    ("quoting-round-trip", "v=\"it's \\\"q\\\"\"; eval \"w=${v@Q}\"; [ \"$v\" = \"$w\" ] && echo same",
-     "same\n"),
+    ("quoting-round-trip", 'v="it\'s \\"q\\""; eval "w=${v@Q}"; [ "$v" = "$w" ] && echo same', "same\n"),
 )
 
 
@@ -169,14 +174,15 @@ def test_eval_syntax_error(bash_and_fmsh: Runner) -> None:
 SOURCE = Table(
     ("dot", "echo 'echo sourced' > s.sh; . ./s.sh", "sourced\n"),
     ("source", "echo 'echo sourced' > s.sh; source ./s.sh", "sourced\n"),
-    ("defines-in-current-shell", "printf 'f(){ echo in-f; }\\nV=1\\n' > lib.sh; . ./lib.sh; f; echo $V",
-     "in-f\n1\n"),
+    ("defines-in-current-shell", "printf 'f(){ echo in-f; }\\nV=1\\n' > lib.sh; . ./lib.sh; f; echo $V", "in-f\n1\n"),
     ("args", "echo 'echo \"$#: $*\"' > s.sh; source ./s.sh a b", "2: a b\n"),
-    ("args-restored", "echo 'echo \"$#: $*\"' > s.sh; set -- a b c; . ./s.sh x; echo \"$#: $*\"",
-     "1: x\n3: a b c\n"),
+    ("args-restored", 'echo \'echo "$#: $*"\' > s.sh; set -- a b c; . ./s.sh x; echo "$#: $*"', "1: x\n3: a b c\n"),
     ("no-args-sees-callers", "echo 'echo \"$1\"' > s.sh; set -- outer; . ./s.sh", "outer\n"),
-    ("shift-without-args-is-callers", "echo 'shift; echo $*' > s.sh; set -- a b c; . ./s.sh; echo \"$*\"",
-     "b c\nb c\n"),
+    (
+        "shift-without-args-is-callers",
+        "echo 'shift; echo $*' > s.sh; set -- a b c; . ./s.sh; echo \"$*\"",
+        "b c\nb c\n",
+    ),
     ("status-of-last-command", "echo false > s.sh; . ./s.sh; echo $?", "1\n"),
     ("return-stops-file", "printf 'x=1\\nreturn 4\\nx=2\\n' > s.sh; . ./s.sh; echo \"$? $x\"", "4 1\n"),
     ("return-default-status", "echo return > s.sh; false; . ./s.sh; echo $?", "1\n"),
@@ -249,8 +255,7 @@ def test_exec_stdout_to_file(fmsh: Runner, tmp_path: Any) -> None:
 
 COMMAND = Table(
     ("skips-function", "ls(){ echo fn; }; command ls -d /", "/\n"),
-    ("runs-builtin-past-function",
-     "echo(){ builtin echo \"fn $*\"; }; echo hi; command echo hi", "fn hi\nhi\n"),
+    ("runs-builtin-past-function", 'echo(){ builtin echo "fn $*"; }; echo hi; command echo hi', "fn hi\nhi\n"),
     ("function-shadowing-cd", "cd(){ echo shadow; }; command cd /; pwd", "/\n"),
     ("status", "command false; echo $?", "1\n"),
     ("not-found", "command nosuch_xyz 2>/dev/null; echo $?", "127\n"),
@@ -294,7 +299,7 @@ BUILTIN = Table(
     ("cd", "builtin cd /; pwd", "/\n"),
     ("status", "builtin false; echo $?", "1\n"),
     ("no-args", "builtin; echo $?", "0\n"),
-    ("function-wrapper", "cd(){ builtin cd \"$@\" && echo \"now $PWD\"; }; cd /", "now /\n"),
+    ("function-wrapper", 'cd(){ builtin cd "$@" && echo "now $PWD"; }; cd /', "now /\n"),
 )
 
 
@@ -332,9 +337,9 @@ def test_let(table: Table, case: str, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.mark.parametrize(
     "script, message",
     [
-        pytest.param("let x=1/0; echo \"rc=$?\"", "division by 0", id="division-by-zero"),
+        pytest.param('let x=1/0; echo "rc=$?"', "division by 0", id="division-by-zero"),
         pytest.param("let '1 +'; echo \"rc=$?\"", "1 +", id="syntax-error"),
-        pytest.param("let; echo \"rc=$?\"", "expression expected", id="no-arguments"),
+        pytest.param('let; echo "rc=$?"', "expression expected", id="no-arguments"),
     ],
 )
 def test_let_errors(bash_and_fmsh: Runner, script: str, message: str) -> None:

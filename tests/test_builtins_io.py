@@ -75,7 +75,7 @@ PRINTF = Table(
     ("q-quote", "printf '%q\\n' \"it's\"", "it\\'s\n"),
     ("q-dollar", "printf '%q\\n' '$x'", "\\$x\n"),
     ("q-empty", "printf '%q\\n' ''", "''\n"),
-    ("q-round-trip", "v='a \"b\" $c'; eval \"w=$(printf %q \"$v\")\"; [ \"$v\" = \"$w\" ] && echo same", "same\n"),
+    ("q-round-trip", 'v=\'a "b" $c\'; eval "w=$(printf %q "$v")"; [ "$v" = "$w" ] && echo same', "same\n"),
     ("width", "printf '[%5s][%-5s]\\n' ab ab", "[   ab][ab   ]\n"),
     ("precision-string", "printf '[%.2s][%5.1s]\\n' abc xyz", "[ab][    x]\n"),
     ("zero-pad", "printf '[%05d][%08.3f]\\n' 42 -3.14159", "[00042][-003.142]\n"),
@@ -155,12 +155,15 @@ def test_printf_errors(bash_and_fmsh: Runner, script: str, message: str, status:
 # --- read ----------------------------------------------------------------------------------
 
 READ = Table(
-    ("one-name", "echo hello | { read v; echo \"[$v]\"; }", "[hello]\n"),
+    ("one-name", 'echo hello | { read v; echo "[$v]"; }', "[hello]\n"),
     ("reply", "echo '  hi  ' | { read; echo \"[$REPLY]\"; }", "[  hi  ]\n"),
     ("trims-ifs-whitespace", "read -r a <<< '  lead trail  '; echo \"[$a]\"", "[lead trail]\n"),
     ("ifs-empty-keeps-spaces", "echo '  hi  ' | { IFS= read v; echo \"[$v]\"; }", "[  hi  ]\n"),
-    ("names-last-takes-rest", "echo '  one  two three four  ' | { read a b c; echo \"[$a][$b][$c]\"; }",
-     "[one][two][three four]\n"),
+    (
+        "names-last-takes-rest",
+        "echo '  one  two three four  ' | { read a b c; echo \"[$a][$b][$c]\"; }",
+        "[one][two][three four]\n",
+    ),
     ("too-few-fields", "read a b c <<< '1 2'; echo \"[$a][$b][$c]\"", "[1][2][]\n"),
     ("ifs-colon", "IFS=: read x y <<< 'a:b:c'; echo \"[$x][$y]\"", "[a][b:c]\n"),
     ("ifs-empty-field", "IFS=, read -r a b c <<< '1,,3'; echo \"[$a][$b][$c]\"", "[1][][3]\n"),
@@ -177,31 +180,36 @@ READ = Table(
     ("a-array", "read -a arr <<< 'a b c'; echo \"${#arr[@]} ${arr[1]}\"", "3 b\n"),
     ("a-trims", "read -a arr <<< '  x   y  '; echo ${#arr[@]}", "2\n"),
     ("a-ifs", "IFS=: read -r -a p <<< '/bin:/usr/bin'; echo \"${p[1]}\"", "/usr/bin\n"),
-    ("a-empty-fields", "IFS=, read -a arr <<< 'a,b,,c,'; echo ${#arr[@]}; printf '<%s>' \"${arr[@]}\"; echo",
-     "4\n<a><b><><c>\n"),
+    (
+        "a-empty-fields",
+        "IFS=, read -a arr <<< 'a,b,,c,'; echo ${#arr[@]}; printf '<%s>' \"${arr[@]}\"; echo",
+        "4\n<a><b><><c>\n",
+    ),
     ("a-replaces-old", "arr=(1 2 3 4); read -a arr <<< 'x'; echo \"${#arr[@]} ${arr[0]}\"", "1 x\n"),
     ("d-delimiter", "printf 'x;y' | { read -d ';' v; echo \"$v rc=$?\"; }", "x rc=0\n"),
     ("d-empty-is-nul", "printf 'x\\0y' | { read -r -d '' v; echo \"$? [$v]\"; }", "0 [x]\n"),
     ("d-newline-not-special", "read -d '' v <<< $'a\\nb'; echo \"$? [$v]\"", "1 [a\nb]\n"),
-    ("n-count", "printf abcdef | { read -n 3 v; echo \"$v\"; }", "abc\n"),
+    ("n-count", 'printf abcdef | { read -n 3 v; echo "$v"; }', "abc\n"),
     ("n-stops-at-newline", "printf 'ab\\ncd' | { read -n 4 v; echo \"[$v]\"; }", "[ab]\n"),
-    ("n-leaves-rest", "printf abcdef | { read -n 2 a; read b; echo \"$a/$b\"; }", "ab/cdef\n"),
-    ("n-zero", "read -n 0 v <<< x; echo \"$? [$v]\"", "0 []\n"),
-    ("n-two-names", "read -n 2 a b <<< xyz; echo \"[$a][$b]\"", "[xy][]\n"),
+    ("n-leaves-rest", 'printf abcdef | { read -n 2 a; read b; echo "$a/$b"; }', "ab/cdef\n"),
+    ("n-zero", 'read -n 0 v <<< x; echo "$? [$v]"', "0 []\n"),
+    ("n-two-names", 'read -n 2 a b <<< xyz; echo "[$a][$b]"', "[xy][]\n"),
     ("N-ignores-newline", "printf 'ab\\ncd' | { read -N 4 v; echo \"[$v]\"; }", "[ab\nc]\n"),
     ("N-no-splitting", "read -N 3 v <<< 'a b'; echo \"[$v]\"", "[a b]\n"),
-    ("s-silent-still-reads", "read -s v <<< secret; echo \"$v\"", "secret\n"),
+    ("s-silent-still-reads", 'read -s v <<< secret; echo "$v"', "secret\n"),
     ("p-prompt-not-shown-without-tty", "read -p 'prompt> ' v <<< x; echo \"$v\"", "x\n"),
-    ("u-fd", "echo data > f; exec 3<f; read -u 3 v; echo \"$v\"", "data\n"),
+    ("u-fd", 'echo data > f; exec 3<f; read -u 3 v; echo "$v"', "data\n"),
     ("u-keeps-position", "printf '1\\n2\\n' > f; exec 3<f; read -u 3 a; read -u 3 b; echo $a$b", "12\n"),
     ("file-position-kept", "printf '1\\n2\\n3\\n' > f; { read a; read b; cat; } < f; echo $a$b", "3\n12\n"),
-    ("eof-without-newline", "printf tail | { read v; echo \"rc=$? v=$v\"; }", "rc=1 v=tail\n"),
-    ("eof-empty", "x=old; read x < /dev/null; echo \"$? [$x]\"", "1 []\n"),
+    ("eof-without-newline", 'printf tail | { read v; echo "rc=$? v=$v"; }', "rc=1 v=tail\n"),
+    ("eof-empty", 'x=old; read x < /dev/null; echo "$? [$x]"', "1 []\n"),
     ("while-read-loop", "printf 'a b\\n c\\n' | while read -r l; do echo \"<$l>\"; done", "<a b>\n<c>\n"),
-    ("while-read-last-line-unterminated",
-     "printf '1\\n2' | { while read l; do echo $l; done; echo \"last=$l\"; }", "1\nlast=2\n"),
-    ("while-read-or-last-line",
-     "printf '1\\n2' | while read l || [ -n \"$l\" ]; do echo $l; done", "1\n2\n"),
+    (
+        "while-read-last-line-unterminated",
+        "printf '1\\n2' | { while read l; do echo $l; done; echo \"last=$l\"; }",
+        "1\nlast=2\n",
+    ),
+    ("while-read-or-last-line", "printf '1\\n2' | while read l || [ -n \"$l\" ]; do echo $l; done", "1\n2\n"),
 )
 
 
@@ -219,20 +227,20 @@ def test_read_lastpipe_is_fmsh_default(fmsh: Runner) -> None:
 def test_read_timeout(fmsh: Runner) -> None:
     """-t with no input: status above 128, and it does not wait longer than asked."""
     start = time.monotonic()
-    r = fmsh("mkfifo p; exec 3<>p; read -t 0.3 -u 3 v; echo \"$?\"")
+    r = fmsh('mkfifo p; exec 3<>p; read -t 0.3 -u 3 v; echo "$?"')
     elapsed = time.monotonic() - start
     assert int(r.out) > 128
     assert 0.25 < elapsed < 5
 
 
 def test_read_timeout_with_data(bash_and_fmsh: Runner) -> None:
-    r = like_bash(bash_and_fmsh, "mkfifo p; exec 3<>p; echo line >&3; read -t 1 -u 3 v; echo \"$? [$v]\"")
+    r = like_bash(bash_and_fmsh, 'mkfifo p; exec 3<>p; echo line >&3; read -t 1 -u 3 v; echo "$? [$v]"')
     assert r.out == "0 [line]\n"
 
 
 def test_read_timeout_keeps_partial_input(bash_and_fmsh: Runner) -> None:
     """bash: "If read times out, read saves any partial input read into NAME"."""
-    r = like_bash(bash_and_fmsh, "mkfifo p; exec 3<>p; printf part >&3; read -t 0.3 -u 3 v; echo \"$? [$v]\"")
+    r = like_bash(bash_and_fmsh, 'mkfifo p; exec 3<>p; printf part >&3; read -t 0.3 -u 3 v; echo "$? [$v]"')
     assert r.out == "142 [part]\n"
 
 
@@ -286,10 +294,10 @@ MAPFILE = Table(
     ("default-name", "printf 'x\\ny\\n' | { mapfile -t; echo \"${MAPFILE[1]}\"; }", "y\n"),
     ("readarray-alias", "printf 'x\\ny\\n' | { readarray -t lines; echo \"${lines[0]}${lines[1]}\"; }", "xy\n"),
     ("skip-and-count", "printf '1\\n2\\n3\\n4\\n' | { mapfile -t -s 1 -n 2 arr; echo \"${arr[*]}\"; }", "2 3\n"),
-    ("delimiter", "printf a,b,c | { readarray -d , -t arr; echo \"${arr[2]}|${#arr[@]}\"; }", "c|3\n"),
+    ("delimiter", 'printf a,b,c | { readarray -d , -t arr; echo "${arr[2]}|${#arr[@]}"; }', "c|3\n"),
     ("last-line-unterminated", "printf 'a\\nb' | { mapfile -t arr; echo \"${#arr[@]} ${arr[1]}\"; }", "2 b\n"),
     ("empty-lines-kept", "printf 'a\\n\\nb\\n' | { mapfile -t arr; echo \"${#arr[@]} [${arr[1]}]\"; }", "3 []\n"),
-    ("empty-input", "mapfile -t arr < /dev/null; echo \"${#arr[@]}\"", "0\n"),
+    ("empty-input", 'mapfile -t arr < /dev/null; echo "${#arr[@]}"', "0\n"),
     ("replaces-array", "arr=(a b c d); printf 'x\\n' | { mapfile -t arr; echo \"${#arr[@]}\"; }", "1\n"),
     ("u-fd", "printf 'p\\nq\\n' > f; exec 4<f; mapfile -t -u 4 z; echo \"${z[@]}\"", "p q\n"),
     ("from-file", "printf 'l1\\nl2\\n' > f; mapfile -t arr < f; echo \"${arr[1]}\"", "l2\n"),

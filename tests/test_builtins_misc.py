@@ -28,54 +28,120 @@ FILES = (
 
 # (expression, status)
 TEST_EXPRESSIONS = [
-    ("-a full", 0), ("-a nope", 1),
-    ("-b /dev/null", 1), ("-b full", 1),
-    ("-c /dev/null", 0), ("-c full", 1),
-    ("-d dir", 0), ("-d full", 1), ("-d nope", 1),
-    ("-e full", 0), ("-e dir", 0), ("-e nope", 1), ("-e dangling", 1),
-    ("-f full", 0), ("-f dir", 1), ("-f link", 0), ("-f fifo", 1),
-    ("-g sgid", 0), ("-g full", 1),
-    ("-h link", 0), ("-h dangling", 0), ("-h full", 1),
-    ("-L link", 0), ("-L full", 1),
-    ("-k sticky", 0), ("-k dir", 1),
-    ("-p fifo", 0), ("-p full", 1),
-    ("-r full", 0), ("-r nope", 1),
-    ("-s full", 0), ("-s empty", 1), ("-s nope", 1),
+    ("-a full", 0),
+    ("-a nope", 1),
+    ("-b /dev/null", 1),
+    ("-b full", 1),
+    ("-c /dev/null", 0),
+    ("-c full", 1),
+    ("-d dir", 0),
+    ("-d full", 1),
+    ("-d nope", 1),
+    ("-e full", 0),
+    ("-e dir", 0),
+    ("-e nope", 1),
+    ("-e dangling", 1),
+    ("-f full", 0),
+    ("-f dir", 1),
+    ("-f link", 0),
+    ("-f fifo", 1),
+    ("-g sgid", 0),
+    ("-g full", 1),
+    ("-h link", 0),
+    ("-h dangling", 0),
+    ("-h full", 1),
+    ("-L link", 0),
+    ("-L full", 1),
+    ("-k sticky", 0),
+    ("-k dir", 1),
+    ("-p fifo", 0),
+    ("-p full", 1),
+    ("-r full", 0),
+    ("-r nope", 1),
+    ("-s full", 0),
+    ("-s empty", 1),
+    ("-s nope", 1),
     ("-S full", 1),
-    ("-t 0", 1), ("-t 99", 1),
-    ("-u suid", 0), ("-u full", 1),
-    ("-w full", 0), ("-w nope", 1),
-    ("-x exe", 0), ("-x full", 1), ("-x dir", 0),
-    ("-O full", 0), ("-O nope", 1),
-    ("-G full", 0), ("-G nope", 1),
-    ("-z ''", 0), ("-z x", 1),
-    ("-n x", 0), ("-n ''", 1),
-    ("x", 0), ("''", 1),
-    ("-o errexit", 1), ("-o nosuch", 1),
-    ("-v HOME", 0), ("-v nosuchvar", 1),
-    ("a = a", 0), ("a == a", 0), ("a = b", 1),
-    ("a != b", 0), ("a != a", 1),
-    ("a '<' b", 0), ("b '<' a", 1), ("b '>' a", 0),
-    ("1 -eq 1", 0), ("1 -eq 2", 1), ("1 -ne 2", 0), ("1 -ne 1", 1),
-    ("1 -lt 2", 0), ("2 -lt 1", 1), ("2 -le 2", 0), ("3 -le 2", 1),
-    ("3 -gt 2", 0), ("2 -gt 3", 1), ("3 -ge 3", 0), ("2 -ge 3", 1),
-    ("-5 -lt 3", 0), ("' 7 ' -eq 7", 0), ("010 -eq 10", 0),
-    ("full -nt old", 0), ("old -nt full", 1), ("full -nt nope", 0),
-    ("old -ot full", 0), ("full -ot old", 1), ("nope -ot full", 0),
-    ("full -ef hard", 0), ("full -ef link", 0), ("full -ef empty", 1),
-    ("! -f full", 1), ("! -f nope", 0), ("! ''", 0), ("! x", 1),
-    ("-f full -a -d dir", 0), ("-f full -a -d full", 1),
-    ("-f nope -o -d dir", 0), ("-f nope -o -d nope", 1),
-    ("'(' -f full ')'", 0), ("! '(' -f nope -o -d nope ')'", 0),
+    ("-t 0", 1),
+    ("-t 99", 1),
+    ("-u suid", 0),
+    ("-u full", 1),
+    ("-w full", 0),
+    ("-w nope", 1),
+    ("-x exe", 0),
+    ("-x full", 1),
+    ("-x dir", 0),
+    ("-O full", 0),
+    ("-O nope", 1),
+    ("-G full", 0),
+    ("-G nope", 1),
+    ("-z ''", 0),
+    ("-z x", 1),
+    ("-n x", 0),
+    ("-n ''", 1),
+    ("x", 0),
+    ("''", 1),
+    ("-o errexit", 1),
+    ("-o nosuch", 1),
+    ("-v HOME", 0),
+    ("-v nosuchvar", 1),
+    ("a = a", 0),
+    ("a == a", 0),
+    ("a = b", 1),
+    ("a != b", 0),
+    ("a != a", 1),
+    ("a '<' b", 0),
+    ("b '<' a", 1),
+    ("b '>' a", 0),
+    ("1 -eq 1", 0),
+    ("1 -eq 2", 1),
+    ("1 -ne 2", 0),
+    ("1 -ne 1", 1),
+    ("1 -lt 2", 0),
+    ("2 -lt 1", 1),
+    ("2 -le 2", 0),
+    ("3 -le 2", 1),
+    ("3 -gt 2", 0),
+    ("2 -gt 3", 1),
+    ("3 -ge 3", 0),
+    ("2 -ge 3", 1),
+    ("-5 -lt 3", 0),
+    ("' 7 ' -eq 7", 0),
+    ("010 -eq 10", 0),
+    ("full -nt old", 0),
+    ("old -nt full", 1),
+    ("full -nt nope", 0),
+    ("old -ot full", 0),
+    ("full -ot old", 1),
+    ("nope -ot full", 0),
+    ("full -ef hard", 0),
+    ("full -ef link", 0),
+    ("full -ef empty", 1),
+    ("! -f full", 1),
+    ("! -f nope", 0),
+    ("! ''", 0),
+    ("! x", 1),
+    ("-f full -a -d dir", 0),
+    ("-f full -a -d full", 1),
+    ("-f nope -o -d dir", 0),
+    ("-f nope -o -d nope", 1),
+    ("'(' -f full ')'", 0),
+    ("! '(' -f nope -o -d nope ')'", 0),
     ("'(' a = a -o a = b ')' -a b = b", 0),
     ("a = a -o b = c -a d = e", 0),  # -a binds tighter than -o
-    ("-n a -a -n ''", 1), ("x -a ''", 1),
-    ("= = =", 0), ("-n", 0), ("-a", 0), ("! -n", 1), ("-z -z", 1), ("'(' = '('", 0),
+    ("-n a -a -n ''", 1),
+    ("x -a ''", 1),
+    ("= = =", 0),
+    ("-n", 0),
+    ("-a", 0),
+    ("! -n", 1),
+    ("-z -z", 1),
+    ("'(' = '('", 0),
 ]
 
 
 TEST = Table(
-    *[(e, f"cd \"$SETUP\" && test {e}; echo $?; [ {e} ]; echo $?", f"{s}\n{s}\n") for e, s in TEST_EXPRESSIONS],
+    *[(e, f'cd "$SETUP" && test {e}; echo $?; [ {e} ]; echo $?', f"{s}\n{s}\n") for e, s in TEST_EXPRESSIONS],
     setup=FILES,
 )
 
@@ -128,29 +194,48 @@ def test_test_errors_status_2(bash_and_fmsh: Runner, script: str, message: str) 
 CD = Table(
     ("relative", "start=$PWD; mkdir -p a/b; cd a/b; echo ${PWD#$start}; cd ..; echo ${PWD#$start}", "/a/b\n/a\n"),
     ("oldpwd", "start=$PWD; mkdir -p a/b; cd a/b; cd ..; echo ${OLDPWD#$start}", "/a/b\n"),
-    ("pwd-variable-and-command", "start=$PWD; mkdir d; cd d; pwd | sed \"s|^$start||\"; echo ${PWD#$start}",
-     "/d\n/d\n"),
-    ("home", "start=$PWD; mkdir h; HOME=$start/h; cd; echo ${PWD#$start}; cd /; cd ~; echo ${PWD#$start}",
-     "/h\n/h\n"),
-    ("dash-prints-and-swaps", ("start=$PWD; mkdir a; cd a; cd - > \"$start/out\"; sed \"s|^$start|S|\" out;"
-     " echo \"[${PWD#$start}] [${OLDPWD#$start}]\""), "S\n[] [/a]\n"),
+    ("pwd-variable-and-command", 'start=$PWD; mkdir d; cd d; pwd | sed "s|^$start||"; echo ${PWD#$start}', "/d\n/d\n"),
+    ("home", "start=$PWD; mkdir h; HOME=$start/h; cd; echo ${PWD#$start}; cd /; cd ~; echo ${PWD#$start}", "/h\n/h\n"),
+    (
+        "dash-prints-and-swaps",
+        (
+            'start=$PWD; mkdir a; cd a; cd - > "$start/out"; sed "s|^$start|S|" out;'
+            ' echo "[${PWD#$start}] [${OLDPWD#$start}]"'
+        ),
+        "S\n[] [/a]\n",
+    ),
     ("dash-twice", "cd /; cd /tmp; cd -; cd -", "/\n/tmp\n"),
     ("dotdot-is-textual", "cd /usr/bin/../lib; pwd", "/usr/lib\n"),
     ("trailing-slash", "cd /tmp/; echo $PWD", "/tmp\n"),
-    ("cdpath", ("start=$PWD; mkdir -p p/q; CDPATH=$start/p; cd / ; cd q | sed \"s|^$start|S|\";"
-     " cd q >/dev/null; echo ${PWD#$start}"), "S/p/q\n/p/q\n"),
+    (
+        "cdpath",
+        (
+            'start=$PWD; mkdir -p p/q; CDPATH=$start/p; cd / ; cd q | sed "s|^$start|S|";'
+            " cd q >/dev/null; echo ${PWD#$start}"
+        ),
+        "S/p/q\n/p/q\n",
+    ),
     ("cdpath-empty-entry-is-dot", "start=$PWD; mkdir -p p/q q; CDPATH=:$start/p; cd q; echo ${PWD#$start}", "/q\n"),
     ("cdpath-ignored-for-dot-slash", "start=$PWD; mkdir -p p/q; CDPATH=$start/p; cd ./q 2>/dev/null; echo $?", "1\n"),
-    ("logical-symlink", ("start=$PWD; mkdir real; ln -s real link; cd link; echo ${PWD#$start}; cd ..;"
-     " echo \"[${PWD#$start}]\""), "/link\n[]\n"),
+    (
+        "logical-symlink",
+        ('start=$PWD; mkdir real; ln -s real link; cd link; echo ${PWD#$start}; cd ..; echo "[${PWD#$start}]"'),
+        "/link\n[]\n",
+    ),
     ("P-physical", "start=$PWD; mkdir real; ln -s real link; cd -P link; echo ${PWD#$start}", "/real\n"),
-    ("P-dotdot-after-symlink", ("start=$PWD; mkdir -p real/sub; ln -s real/sub link; cd -P link/..;"
-     " echo ${PWD#$start}"), "/real\n"),
-    ("L-dotdot-after-symlink", ("start=$PWD; mkdir -p real/sub; ln -s real/sub link; cd -L link/..;"
-     " echo \"[${PWD#$start}]\""), "[]\n"),
+    (
+        "P-dotdot-after-symlink",
+        ("start=$PWD; mkdir -p real/sub; ln -s real/sub link; cd -P link/..; echo ${PWD#$start}"),
+        "/real\n",
+    ),
+    (
+        "L-dotdot-after-symlink",
+        ('start=$PWD; mkdir -p real/sub; ln -s real/sub link; cd -L link/..; echo "[${PWD#$start}]"'),
+        "[]\n",
+    ),
     ("child-sees-pwd", "start=$PWD; mkdir d; cd d; sh -c 'echo $PWD' | sed \"s|^$start||\"", "/d\n"),
     ("empty-argument", "cd ''; echo $?", "0\n"),
-    ("in-subshell-only", "start=$PWD; (cd /); echo \"[${PWD#$start}]\"", "[]\n"),
+    ("in-subshell-only", 'start=$PWD; (cd /); echo "[${PWD#$start}]"', "[]\n"),
 )
 
 
@@ -170,17 +255,17 @@ def test_cd(table: Table, case: str, tmp_path_factory: pytest.TempPathFactory) -
     ],
 )
 def test_cd_errors(bash_and_fmsh: Runner, script: str, message: str) -> None:
-    bash, fmsh = bash_and_fmsh(f"start=$PWD; {script}; echo \"rc=$? [${{PWD#$start}}]\"")
+    bash, fmsh = bash_and_fmsh(f'start=$PWD; {script}; echo "rc=$? [${{PWD#$start}}]"')
     assert (fmsh.out, fmsh.status) == (bash.out, bash.status) == ("rc=1 []\n", 0)
     assert message in fmsh.err
 
 
 PWD = Table(
     ("plain", "cd /usr/bin; pwd", "/usr/bin\n"),
-    ("L-keeps-symlink", "start=$PWD; mkdir real; ln -s real link; cd link; pwd -L | sed \"s|^$start||\"", "/link\n"),
-    ("P-resolves", "start=$PWD; mkdir real; ln -s real link; cd link; pwd -P | sed \"s|^$start||\"", "/real\n"),
-    ("default-is-L", "start=$PWD; mkdir real; ln -s real link; cd link; pwd | sed \"s|^$start||\"", "/link\n"),
-    ("bogus-PWD-ignored", "start=$PWD; PWD=/bogus; pwd -L | sed \"s|^$start|S|\"", "S\n"),
+    ("L-keeps-symlink", 'start=$PWD; mkdir real; ln -s real link; cd link; pwd -L | sed "s|^$start||"', "/link\n"),
+    ("P-resolves", 'start=$PWD; mkdir real; ln -s real link; cd link; pwd -P | sed "s|^$start||"', "/real\n"),
+    ("default-is-L", 'start=$PWD; mkdir real; ln -s real link; cd link; pwd | sed "s|^$start||"', "/link\n"),
+    ("bogus-PWD-ignored", 'start=$PWD; PWD=/bogus; pwd -L | sed "s|^$start|S|"', "S\n"),
 )
 
 
@@ -195,20 +280,35 @@ TYPE = Table(
     ("builtin", "type echo", "echo is a shell builtin\n"),
     ("file", "type ls", "ls is /usr/bin/ls\n"),
     ("keyword", "type if", "if is a shell keyword\n"),
-    ("keywords", "type for while '[[' | cut -d' ' -f2-", ("is a shell keyword\nis a shell keyword\n"
-     "is a shell keyword\n")),
+    (
+        "keywords",
+        "type for while '[[' | cut -d' ' -f2-",
+        ("is a shell keyword\nis a shell keyword\nis a shell keyword\n"),
+    ),
     ("function-header", "f(){ :; }; type f | head -1", "f is a function\n"),
     ("t-kinds", "f(){ :; }; type -t f cd ls if; echo $?", "function\nbuiltin\nfile\nkeyword\n0\n"),
     ("t-missing", "type -t nosuch_xyz; echo $?", "1\n"),
     ("t-function-before-builtin", "echo(){ :; }; type -t echo", "function\n"),
     ("p-file", "type -p ls", "/usr/bin/ls\n"),
     ("p-builtin-prints-nothing", "type -p echo; echo rc=$?", "rc=0\n"),
-    ("p-own-command", ("start=$PWD; mkdir bin; printf '#!/bin/sh\\n' > bin/tool; chmod +x bin/tool;"
-     " PATH=$start/bin:$PATH; type -p tool | sed \"s|^$start||\""), "/bin/tool\n"),
+    (
+        "p-own-command",
+        (
+            "start=$PWD; mkdir bin; printf '#!/bin/sh\\n' > bin/tool; chmod +x bin/tool;"
+            ' PATH=$start/bin:$PATH; type -p tool | sed "s|^$start||"'
+        ),
+        "/bin/tool\n",
+    ),
     ("P-forces-path", "type -P echo", "/usr/bin/echo\n"),
     ("a-all", "type -a echo", "echo is a shell builtin\necho is /usr/bin/echo\necho is /bin/echo\n"),
-    ("a-own-commands", ("start=$PWD; mkdir b1 b2; printf '#!/bin/sh\\n' > b1/c; cp b1/c b2/c; chmod +x b1/c b2/c;"
-     " PATH=$start/b1:$start/b2:$PATH; type -a c | sed \"s|$start||\""), "c is /b1/c\nc is /b2/c\n"),
+    (
+        "a-own-commands",
+        (
+            "start=$PWD; mkdir b1 b2; printf '#!/bin/sh\\n' > b1/c; cp b1/c b2/c; chmod +x b1/c b2/c;"
+            ' PATH=$start/b1:$start/b2:$PATH; type -a c | sed "s|$start||"'
+        ),
+        "c is /b1/c\nc is /b2/c\n",
+    ),
     ("a-function-first", "echo(){ :; }; type -a echo | sed -n '1p;$p'", "echo is a function\necho is /bin/echo\n"),
     ("path-not-executable", "printf x > notexec; type ./notexec 2>/dev/null; echo $?", "1\n"),
     ("alias", "shopt -s expand_aliases; alias l='ls -a'; type l; type -t l", "l is aliased to `ls -a'\nalias\n"),
@@ -240,12 +340,22 @@ HASH = Table(
     ("not-found", "hash nosuch_xyz 2>/dev/null; echo $?", "1\n"),
     ("t-path", "hash ls; hash -t ls", "/usr/bin/ls\n"),
     ("remembers-after-run", "ls >/dev/null; hash -t ls", "/usr/bin/ls\n"),
-    ("new-path-found-after-r",
-     ("start=$PWD; mkdir d1 d2; printf '#!/bin/sh\\necho one\\n' > d1/c; chmod +x d1/c;"
-     " PATH=$start/d1:$start/d2:$PATH; c; mv d1/c d2/c; hash -r; c"), "one\none\n"),
-    ("path-change-takes-effect",
-     ("start=$PWD; mkdir d1 d2; printf '#!/bin/sh\\necho one\\n' > d1/c; printf '#!/bin/sh\\necho two\\n' > d2/c;"
-     " chmod +x d1/c d2/c; PATH=$start/d2:$PATH; c; PATH=$start/d1:$PATH; c"), "two\none\n"),
+    (
+        "new-path-found-after-r",
+        (
+            "start=$PWD; mkdir d1 d2; printf '#!/bin/sh\\necho one\\n' > d1/c; chmod +x d1/c;"
+            " PATH=$start/d1:$start/d2:$PATH; c; mv d1/c d2/c; hash -r; c"
+        ),
+        "one\none\n",
+    ),
+    (
+        "path-change-takes-effect",
+        (
+            "start=$PWD; mkdir d1 d2; printf '#!/bin/sh\\necho one\\n' > d1/c; printf '#!/bin/sh\\necho two\\n' > d2/c;"
+            " chmod +x d1/c d2/c; PATH=$start/d2:$PATH; c; PATH=$start/d1:$PATH; c"
+        ),
+        "two\none\n",
+    ),
     batch=False,
 )
 
@@ -267,15 +377,18 @@ ALIAS = Table(
     ("list-sorted", "alias b=2 a='y z'; alias", "alias a='y z'\nalias b='2'\n"),
     ("p-lists", "alias x=y; alias -p", "alias x='y'\n"),
     ("empty-value", "alias q=''; alias q", "alias q=''\n"),
-    ("quote-in-value", "alias x=\"it's\"; alias x", "alias x='it'\\''s'\n"),
+    ("quote-in-value", 'alias x="it\'s"; alias x', "alias x='it'\\''s'\n"),
     ("missing", "alias nosuch 2>/dev/null; echo $?", "1\n"),
     ("some-missing", "alias a=1 nosuch b=2 2>/dev/null; echo $?; alias", "1\nalias a='1'\nalias b='2'\n"),
     ("unalias", "alias x=1; unalias x; alias x 2>/dev/null; echo $?", "1\n"),
     ("unalias-missing", "unalias nosuch 2>/dev/null; echo $?", "1\n"),
     ("unalias-a", "alias x=1 y=2; unalias -a; alias; echo rc=$?", "rc=0\n"),
     ("expands-with-expand_aliases", "shopt -s expand_aliases\nalias greet='echo hello'\ngreet world", "hello world\n"),
-    ("not-after-unalias", ("shopt -s expand_aliases\nalias greet='echo hello'\nunalias greet\n"
-     "greet 2>/dev/null; echo $?"), "127\n"),
+    (
+        "not-after-unalias",
+        ("shopt -s expand_aliases\nalias greet='echo hello'\nunalias greet\ngreet 2>/dev/null; echo $?"),
+        "127\n",
+    ),
     ("in-function-body", "shopt -s expand_aliases\nalias ll='echo long'\nf(){ ll; }\nf", "long\n"),
     ("trailing-space-chains", "shopt -s expand_aliases\nalias e='echo '\nalias w=world\ne w", "world\n"),
     ("not-expanded-by-default-in-scripts", "alias hi='echo hello'\nhi 2>/dev/null; echo $?", "127\n"),
@@ -294,7 +407,7 @@ WAIT = Table(
     ("bang-status", "(exit 3) & wait $!; echo $?", "3\n"),
     ("pid-variable", "sleep 0.1 & p=$!; wait $p; echo $?", "0\n"),
     ("bang-is-number", "sleep 0.1 & case $! in *[!0-9]*|'') echo bad;; *) echo pid;; esac; wait", "pid\n"),
-    ("no-args-waits-all", "(sleep 0.2; echo late) & (exit 5) & wait; echo \"all $?\"", "late\nall 0\n"),
+    ("no-args-waits-all", '(sleep 0.2; echo late) & (exit 5) & wait; echo "all $?"', "late\nall 0\n"),
     ("no-children", "wait; echo $?", "0\n"),
     ("last-of-several", "(exit 2) & (sleep 0.1; exit 3) & wait $!; echo $?", "3\n"),
     ("several-pids", "(exit 2) & a=$!; (exit 4) & b=$!; wait $a $b; echo $?", "4\n"),
@@ -328,10 +441,9 @@ def test_background_does_not_block(fmsh: Runner) -> None:
 JOBS = Table(
     ("running", "sleep 5 & jobs; kill %1", "[1]+  Running                 sleep 5 &\n"),
     ("two", "sleep 5 & sleep 5 & jobs > f; kill %1 %2; cut -c1-4 f", "[1]-\n[2]+\n"),
-    ("p-pid", "sleep 5 & p=$!; jobs -p > f; kill $p; [ \"$(cat f)\" = \"$p\" ] && echo same", "same\n"),
-    ("p-in-command-substitution", "sleep 5 & p=$!; j=$(jobs -p); kill $p; [ \"$j\" = \"$p\" ] && echo same",
-     "same\n"),
-    ("l-shows-pid", "sleep 5 & p=$!; jobs -l > f; kill $p; grep -c \"$p\" f", "1\n"),
+    ("p-pid", 'sleep 5 & p=$!; jobs -p > f; kill $p; [ "$(cat f)" = "$p" ] && echo same', "same\n"),
+    ("p-in-command-substitution", 'sleep 5 & p=$!; j=$(jobs -p); kill $p; [ "$j" = "$p" ] && echo same', "same\n"),
+    ("l-shows-pid", 'sleep 5 & p=$!; jobs -l > f; kill $p; grep -c "$p" f', "1\n"),
     ("jobspec", "sleep 5 & sleep 5 & jobs %1 > f; kill %1 %2; cut -c1-12 f", "[1]-  Runnin\n"),
     ("no-jobs", "jobs; echo $?", "0\n"),
     batch=False,
@@ -413,8 +525,11 @@ TRAP = Table(
     ("p-by-sig-name", "trap 'echo one' HUP; trap -p SIGHUP", "trap -- 'echo one' SIGHUP\n"),
     ("p-by-number", "trap 'echo one' 1; trap -p 1", "trap -- 'echo one' SIGHUP\n"),
     ("no-args-lists", "trap 'echo e' EXIT; trap; trap - EXIT; trap", "trap -- 'echo e' EXIT\n"),
-    ("several-signals", "trap 'echo a' INT TERM; trap -p INT TERM",
-     "trap -- 'echo a' SIGINT\ntrap -- 'echo a' SIGTERM\n"),
+    (
+        "several-signals",
+        "trap 'echo a' INT TERM; trap -p INT TERM",
+        "trap -- 'echo a' SIGINT\ntrap -- 'echo a' SIGTERM\n",
+    ),
     ("double-dash", "trap -- 'echo dd' EXIT", "dd\n"),
     ("err", "trap 'echo \"ERR $?\"' ERR; false; echo after", "ERR 1\nafter\n"),
     ("err-reset", "trap 'echo e' ERR; trap - ERR; false; echo ok", "ok\n"),
@@ -474,23 +589,26 @@ def test_umask_out_of_range(bash_and_fmsh: Runner) -> None:
 LOOP = 'while getopts "{spec}" o; do echo "$o ${{OPTARG-unset}} $OPTIND"; done; echo "end $OPTIND"'
 
 GETOPTS = Table(
-    ("options-and-argument",
-     "set -- -a -b arg -c; " + LOOP.format(spec="ab:c") + "; shift $((OPTIND-1)); echo \"[$*]\"",
-     "a unset 2\nb arg 4\nc unset 5\nend 5\n[]\n"),
-    ("grouped", ("set -- -ab -cfoo x y; while getopts abc: o; do echo \"$o $OPTARG\"; done; shift $((OPTIND-1));"
-     " echo \"$@\""), "a \nb \nc foo\nx y\n"),
-    ("grouped-optind", "set -- -ab; getopts ab o; echo \"$o $OPTIND\"; getopts ab o; echo \"$o $OPTIND\"",
-     "a 1\nb 2\n"),
-    ("argument-attached", "set -- -ofile; getopts o: o; echo \"$o $OPTARG $OPTIND\"", "o file 2\n"),
-    ("stops-at-operand", "set -- a -b; getopts b o; echo \"$? $o $OPTIND\"", "1 ? 1\n"),
+    (
+        "options-and-argument",
+        "set -- -a -b arg -c; " + LOOP.format(spec="ab:c") + '; shift $((OPTIND-1)); echo "[$*]"',
+        "a unset 2\nb arg 4\nc unset 5\nend 5\n[]\n",
+    ),
+    (
+        "grouped",
+        ('set -- -ab -cfoo x y; while getopts abc: o; do echo "$o $OPTARG"; done; shift $((OPTIND-1)); echo "$@"'),
+        "a \nb \nc foo\nx y\n",
+    ),
+    ("grouped-optind", 'set -- -ab; getopts ab o; echo "$o $OPTIND"; getopts ab o; echo "$o $OPTIND"', "a 1\nb 2\n"),
+    ("argument-attached", 'set -- -ofile; getopts o: o; echo "$o $OPTARG $OPTIND"', "o file 2\n"),
+    ("stops-at-operand", 'set -- a -b; getopts b o; echo "$? $o $OPTIND"', "1 ? 1\n"),
     ("double-dash", "set -- -a -- -b; while getopts ab o; do echo $o; done; echo $OPTIND", "a\n3\n"),
     ("explicit-args", "while getopts ab o -a -b; do echo $o; done", "a\nb\n"),
-    ("end-status", "set -- -a; getopts a o; getopts a o; echo \"$? $o\"", "1 ?\n"),
+    ("end-status", 'set -- -a; getopts a o; getopts a o; echo "$? $o"', "1 ?\n"),
     ("optind-reset", "set -- -a; getopts a o; OPTIND=1; set -- -b; getopts b o; echo $o", "b\n"),
-    ("silent-unknown", "set -- -x; getopts :a o; echo \"$? $o [$OPTARG]\"", "0 ? [x]\n"),
-    ("silent-missing-argument", "set -- -a; getopts :a: o; echo \"$? $o [$OPTARG]\"", "0 : [a]\n"),
-    ("in-function", "f(){ local OPTIND o; while getopts v o; do echo \"f:$o\"; done; }; f -v; f -v",
-     "f:v\nf:v\n"),
+    ("silent-unknown", 'set -- -x; getopts :a o; echo "$? $o [$OPTARG]"', "0 ? [x]\n"),
+    ("silent-missing-argument", 'set -- -a; getopts :a: o; echo "$? $o [$OPTARG]"', "0 : [a]\n"),
+    ("in-function", 'f(){ local OPTIND o; while getopts v o; do echo "f:$o"; done; }; f -v; f -v', "f:v\nf:v\n"),
 )
 
 
@@ -502,10 +620,18 @@ def test_getopts(table: Table, case: str, tmp_path_factory: pytest.TempPathFacto
 @pytest.mark.parametrize(
     "script, expected, message",
     [
-        pytest.param("set -- -x; getopts a o; echo \"$? $o [${OPTARG-unset}]\"", "0 ? [unset]\n",
-                     "illegal option -- x", id="unknown"),
-        pytest.param("set -- -a; getopts a: o; echo \"$? $o [${OPTARG-unset}]\"", "0 ? [unset]\n",
-                     "option requires an argument -- a", id="missing-argument"),
+        pytest.param(
+            'set -- -x; getopts a o; echo "$? $o [${OPTARG-unset}]"',
+            "0 ? [unset]\n",
+            "illegal option -- x",
+            id="unknown",
+        ),
+        pytest.param(
+            'set -- -a; getopts a: o; echo "$? $o [${OPTARG-unset}]"',
+            "0 ? [unset]\n",
+            "option requires an argument -- a",
+            id="missing-argument",
+        ),
     ],
 )
 def test_getopts_reports(bash_and_fmsh: Runner, script: str, expected: str, message: str) -> None:
@@ -521,6 +647,7 @@ def test_getopts_usage(bash_and_fmsh: Runner) -> None:
 
 
 # --- times -------------------------------------------------------------------------------------
+
 
 def test_times(bash_and_fmsh: Runner) -> None:
     """Two lines (shell, children), each `NmS.SSSs NmS.SSSs`."""

@@ -21,7 +21,7 @@ EXPORT = Table(
     ("assign-and-export", "export A=1; sh -c 'echo $A'", "1\n"),
     ("several", "export A=1 B; B=2; sh -c 'echo $A$B'", "12\n"),
     ("later-assignment-exported", "A=1; export A; A=2; sh -c 'echo $A'", "2\n"),
-    ("n-unexports", "A=1; export A; export -n A; sh -c 'echo \"[$A]\"'; echo \"$A\"", "[]\n1\n"),
+    ("n-unexports", 'A=1; export A; export -n A; sh -c \'echo "[$A]"\'; echo "$A"', "[]\n1\n"),
     ("n-missing-ok", "export -n NOPE; echo $?", "0\n"),
     ("unset-value-not-in-env", "unset X; export X; sh -c 'echo \"[${X-unset}]\"'", "[unset]\n"),
     ("p-lists", "export B=2; export -p | grep ' B='", 'declare -x B="2"\n'),
@@ -29,8 +29,11 @@ EXPORT = Table(
     ("prefix-assignment-only-for-child", "X=1 sh -c 'echo $X'; echo \"[$X]\"", "1\n[]\n"),
     ("from-function-is-global", "f(){ export IN=1; }; f; sh -c 'echo $IN'", "1\n"),
     ("environment-inherited", "sh -c 'echo $HOME' | grep -c /", "1\n"),
-    ("env-of-child-exactly", "env -i PATH=\"$PATH\" X=5 sh -c 'export Y=6; env' | grep -E '^(X|Y)=' | sort",
-     "X=5\nY=6\n"),
+    (
+        "env-of-child-exactly",
+        "env -i PATH=\"$PATH\" X=5 sh -c 'export Y=6; env' | grep -E '^(X|Y)=' | sort",
+        "X=5\nY=6\n",
+    ),
 )
 
 
@@ -58,7 +61,7 @@ READONLY = Table(
     ("several", "readonly a=1 b=2; echo $a$b", "12\n"),
     ("p-lists", "readonly R=3; readonly -p | grep ' R='", 'declare -r R="3"\n'),
     ("no-args-lists", "readonly a=1 b=2; readonly | grep -c 'declare -r [ab]='", "2\n"),
-    ("unset-fails", "readonly R=1; unset R; echo \"rc=$? R=$R\"", "rc=1 R=1\n"),
+    ("unset-fails", 'readonly R=1; unset R; echo "rc=$? R=$R"', "rc=1 R=1\n"),
     ("array", "readonly -a ra=(1 2); echo ${ra[1]}", "2\n"),
     ("f-missing-function", "readonly -f nofun; echo $?", "1\n"),
     ("f-unset-fails", "f(){ echo f; }; readonly -f f; unset -f f; echo $?; f", "1\nf\n"),
@@ -74,7 +77,7 @@ def test_readonly(table: Table, case: str, tmp_path_factory: pytest.TempPathFact
 @pytest.mark.parametrize(
     "script",
     [
-        pytest.param("readonly R=1; R=2; echo \"after $R\"", id="assign"),
+        pytest.param('readonly R=1; R=2; echo "after $R"', id="assign"),
         pytest.param("readonly r; r=5; echo after", id="no-value"),
         pytest.param("declare -r c=1; c=2; echo after", id="declare-r"),
         pytest.param("readonly -a ra=(1 2); ra[0]=5; echo after", id="array-element"),
@@ -90,20 +93,20 @@ def test_readonly_assignment_is_an_error(bash_and_fmsh: Runner, script: str) -> 
 # --- unset -----------------------------------------------------------------------------------
 
 UNSET = Table(
-    ("variable", "x=1; unset x; echo \"[${x-unset}]\"", "[unset]\n"),
+    ("variable", 'x=1; unset x; echo "[${x-unset}]"', "[unset]\n"),
     ("missing-ok", "unset nonexistent; echo $?", "0\n"),
-    ("several", "a=1 b=2; unset a b; echo \"[$a$b]\"", "[]\n"),
+    ("several", 'a=1 b=2; unset a b; echo "[$a$b]"', "[]\n"),
     ("f-function", "f(){ echo f; }; unset -f f; type f >/dev/null 2>&1; echo $?", "1\n"),
     ("f-leaves-variable", "x=1; x(){ :; }; unset -f x; echo $x", "1\n"),
     ("v-leaves-function", "f(){ echo still; }; unset -v f; f", "still\n"),
-    ("no-flag-variable-first", "f=var; f(){ echo fn; }; unset f; echo \"[$f]\"; f", "[]\nfn\n"),
+    ("no-flag-variable-first", 'f=var; f(){ echo fn; }; unset f; echo "[$f]"; f', "[]\nfn\n"),
     ("no-flag-function-if-no-variable", "f(){ echo fn; }; unset f; type -t f; echo $?", "1\n"),
     ("array-element", "a=(x y z); unset 'a[1]'; echo \"${a[@]} ${#a[@]} ${!a[@]}\"", "x z 2 0 2\n"),
     ("array-negative-index", "a=(1 2 3); unset 'a[-1]'; echo ${a[@]}", "1 2\n"),
     ("assoc-element", "declare -A m=([a]=1 [b]=2); unset 'm[a]'; echo ${!m[@]}", "b\n"),
     ("whole-array", "a=(1 2); unset a; echo ${#a[@]}", "0\n"),
     ("exported-gone-from-env", "export E=1; unset E; sh -c 'echo \"[$E]\"'", "[]\n"),
-    ("local-in-function", "f(){ local x=1; unset x; echo \"[${x-unset}]\"; }; x=g; f; echo $x", "[unset]\ng\n"),
+    ("local-in-function", 'f(){ local x=1; unset x; echo "[${x-unset}]"; }; x=g; f; echo $x', "[unset]\ng\n"),
 )
 
 
@@ -123,13 +126,13 @@ def test_unset_invalid_name(bash_and_fmsh: Runner) -> None:
 LOCAL = Table(
     ("hides-global", "x=g; f(){ local x=l; echo $x; }; f; echo $x", "l\ng\n"),
     ("dynamic-scope-read", "x=g; f(){ local x=l; g; }; g(){ echo $x; }; f; echo $x", "l\ng\n"),
-    ("dynamic-scope-write", "f(){ local x=1; g; echo $x; }; g(){ x=2; }; f; echo \"[$x]\"", "2\n[]\n"),
-    ("no-value-is-unset", "x=g; f(){ local x; echo \"[${x-unset}]\"; }; f", "[unset]\n"),
+    ("dynamic-scope-write", 'f(){ local x=1; g; echo $x; }; g(){ x=2; }; f; echo "[$x]"', "2\n[]\n"),
+    ("no-value-is-unset", 'x=g; f(){ local x; echo "[${x-unset}]"; }; f', "[unset]\n"),
     ("assignment-after", "f(){ local x; x=2; }; x=1; f; echo $x", "1\n"),
-    ("several", "f(){ local a b=2; echo \"[$a][$b]\"; }; f", "[][2]\n"),
+    ("several", 'f(){ local a b=2; echo "[$a][$b]"; }; f', "[][2]\n"),
     ("redeclare", "f(){ local x=1; local x=2; echo $x; }; f", "2\n"),
     ("nested-functions", "f(){ local v=f; g; echo $v; }; g(){ local v=g; echo $v; }; f", "g\nf\n"),
-    ("array", "f(){ local -a arr=(1 2); echo ${arr[1]}; }; f; echo \"[${arr[1]}]\"", "2\n[]\n"),
+    ("array", 'f(){ local -a arr=(1 2); echo ${arr[1]}; }; f; echo "[${arr[1]}]"', "2\n[]\n"),
     ("integer", "f(){ local -i n=3+4; echo $n; }; f", "7\n"),
     ("exported-only-inside", "f(){ local -x E=1; sh -c 'echo $E'; }; f; sh -c 'echo \"[$E]\"'", "1\n[]\n"),
     ("recursion", "f(){ local n=$1; [ $n -gt 0 ] && f $((n-1)); echo $n; }; f 2", "0\n1\n2\n"),
@@ -143,7 +146,7 @@ def test_local(table: Table, case: str, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_local_outside_function(bash_and_fmsh: Runner) -> None:
-    bash, fmsh = bash_and_fmsh("local x=1; echo \"rc=$? [$x]\"")
+    bash, fmsh = bash_and_fmsh('local x=1; echo "rc=$? [$x]"')
     assert (fmsh.out, fmsh.status) == (bash.out, bash.status) == ("rc=1 []\n", 0)
     assert "can only be used in a function" in fmsh.err
 
@@ -177,10 +180,10 @@ DECLARE = Table(
     ("p-array", "a=(1 '2 3'); declare -p a", 'declare -a a=([0]="1" [1]="2 3")\n'),
     ("p-exported", "export X=1; declare -p X", 'declare -x X="1"\n'),
     ("p-missing", "x=1; declare -p x y; echo $?", 'declare -- x="1"\n1\n'),
-    ("p-round-trip", "a=(x 'y z'); s=$(declare -p a); unset a; eval \"$s\"; echo \"${a[1]}\"", "y z\n"),
+    ("p-round-trip", 'a=(x \'y z\'); s=$(declare -p a); unset a; eval "$s"; echo "${a[1]}"', "y z\n"),
     ("no-value-keeps", "declare x=1; declare x; echo $x", "1\n"),
     ("in-function-is-local", "f(){ declare x=local; }; x=global; f; echo $x", "global\n"),
-    ("g-global", "f(){ declare -g G=1; declare L=2; }; f; echo \"[$G][$L]\"", "[1][]\n"),
+    ("g-global", 'f(){ declare -g G=1; declare L=2; }; f; echo "[$G][$L]"', "[1][]\n"),
     ("f-known", "f(){ echo hi; }; declare -f f >/dev/null; echo $?", "0\n"),
     ("f-unknown", "declare -f nofunc; echo $?", "1\n"),
     ("F-all", "f(){ echo hi; }; g(){ :; }; declare -F", "declare -f f\ndeclare -f g\n"),
@@ -189,7 +192,7 @@ DECLARE = Table(
     ("u-upper", "declare -u U=hello; echo $U", "HELLO\n"),
     ("l-lower", "declare -l L=HeLLo; echo $L", "hello\n"),
     ("typeset-same", "typeset t=3; typeset -i n=2*3; echo $t $n", "3 6\n"),
-    ("typeset-local", "f(){ typeset loc=1; }; f; echo \"[$loc]\"", "[]\n"),
+    ("typeset-local", 'f(){ typeset loc=1; }; f; echo "[$loc]"', "[]\n"),
 )
 
 
@@ -199,10 +202,10 @@ def test_declare(table: Table, case: str, tmp_path_factory: pytest.TempPathFacto
 
 
 def test_declare_f_prints_a_reusable_definition(fmsh: Runner) -> None:
-    r = fmsh("f(){ echo \"hi $1\"; }; d=$(declare -f f); unset -f f; eval \"$d\"; f there; echo \"$d\"")
+    r = fmsh('f(){ echo "hi $1"; }; d=$(declare -f f); unset -f f; eval "$d"; f there; echo "$d"')
     first, _, definition = r.out.partition("\n")
     assert first == "hi there"
-    assert definition.startswith("f") and "echo \"hi $1\"" in definition
+    assert definition.startswith("f") and 'echo "hi $1"' in definition
 
 
 def test_declare_readonly_assignment(bash_and_fmsh: Runner) -> None:
@@ -214,13 +217,13 @@ def test_declare_readonly_assignment(bash_and_fmsh: Runner) -> None:
 # --- shift -----------------------------------------------------------------------------------
 
 SHIFT = Table(
-    ("one", "set -- a b c; shift; echo \"$* $#\"", "b c 2\n"),
-    ("count", "set -- a b c d; shift 3; echo \"$* $#\"", "d 1\n"),
-    ("all", "set -- a b; shift 2; echo \"[$*] $#\"", "[] 0\n"),
-    ("zero", "set -- a b; shift 0; echo \"$*\"", "a b\n"),
-    ("too-many", "set -- a; shift 2; echo \"rc=$? $# $1\"", "rc=1 1 a\n"),
+    ("one", 'set -- a b c; shift; echo "$* $#"', "b c 2\n"),
+    ("count", 'set -- a b c d; shift 3; echo "$* $#"', "d 1\n"),
+    ("all", 'set -- a b; shift 2; echo "[$*] $#"', "[] 0\n"),
+    ("zero", 'set -- a b; shift 0; echo "$*"', "a b\n"),
+    ("too-many", 'set -- a; shift 2; echo "rc=$? $# $1"', "rc=1 1 a\n"),
     ("none-left", "shift; echo $?", "1\n"),
-    ("in-function", "f(){ shift; echo \"$@\"; }; set -- outer; f a b c; echo $1", "b c\nouter\n"),
+    ("in-function", 'f(){ shift; echo "$@"; }; set -- outer; f a b c; echo $1', "b c\nouter\n"),
     ("loop", "set -- 1 2 3; while [ $# -gt 0 ]; do echo $1; shift; done", "1\n2\n3\n"),
 )
 
@@ -231,7 +234,7 @@ def test_shift(table: Table, case: str, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_shift_non_numeric(bash_and_fmsh: Runner) -> None:
-    bash, fmsh = bash_and_fmsh("set -- a b; shift x; echo \"rc=$? $#\"")
+    bash, fmsh = bash_and_fmsh('set -- a b; shift x; echo "rc=$? $#"')
     assert "numeric argument required" in fmsh.err
     assert (fmsh.out, fmsh.status) == (bash.out, bash.status) == ("rc=1 2\n", 0)
 
@@ -247,21 +250,29 @@ SET = Table(
     ("dollar-dash", "set -e; echo $- | grep -c e; set +e; echo $- | grep -c e", "1\n0\n", 1),
     ("f-noglob", "touch a; set -f; echo a*; set +f; echo a*", "a*\na\n"),
     ("o-noglob", "touch a; set -o noglob; echo a*", "a*\n"),
-    ("u-defaults-still-work", "set -u; echo ${nope-default} ${nope:-d}; x=; echo \"[$x]\"", "default d\n[]\n"),
-    ("u-empty-array-and-at", "set -u; a=(); echo \"${a[@]}\" \"$@\" ok", "ok\n"),
+    ("u-defaults-still-work", 'set -u; echo ${nope-default} ${nope:-d}; x=; echo "[$x]"', "default d\n[]\n"),
+    ("u-empty-array-and-at", 'set -u; a=(); echo "${a[@]}" "$@" ok', "ok\n"),
     ("C-noclobber", "set -C; echo a > f; echo b > f; echo $?; cat f", "1\na\n"),
     ("C-devnull-ok", "set -C; echo x >/dev/null; echo ok", "ok\n"),
     ("a-allexport", "set -a; Z=9; sh -c 'echo $Z'; set +a; Y=1; sh -c 'echo \"[$Y]\"'", "9\n[]\n"),
     ("n-noexec", "set -n; echo hi", ""),
     ("B-braceexpand-off", "set +B; echo {a,b}; set -B; echo {a,b}", "{a,b}\na b\n"),
-    ("o-list", "set -o pipefail; set -o | grep -E '^(errexit|pipefail) '",
-     "errexit        \toff\npipefail       \ton\n"),
+    (
+        "o-list",
+        "set -o pipefail; set -o | grep -E '^(errexit|pipefail) '",
+        "errexit        \toff\npipefail       \ton\n",
+    ),
     ("plus-o-commands", "set -e; set +o | grep -E 'errexit|pipefail'", "set -o errexit\nset +o pipefail\n"),
-    ("plus-o-restores",
-     "saved=$(set +o); set -eu; eval \"$saved\"; case $- in *e*) echo kept;; *) echo restored;; esac",
-     "restored\n"),
-    ("o-long-names", "set -o nounset -o errexit; set -o | grep -E '^(errexit|nounset)'",
-     "errexit        \ton\nnounset        \ton\n"),
+    (
+        "plus-o-restores",
+        'saved=$(set +o); set -eu; eval "$saved"; case $- in *e*) echo kept;; *) echo restored;; esac',
+        "restored\n",
+    ),
+    (
+        "o-long-names",
+        "set -o nounset -o errexit; set -o | grep -E '^(errexit|nounset)'",
+        "errexit        \ton\nnounset        \ton\n",
+    ),
     ("shellopts", "set -o pipefail; case :$SHELLOPTS: in *:pipefail:*) echo listed;; esac", "listed\n"),
     ("invalid-long-option", "set -o nosuch; echo $?", "2\n"),
     ("invalid-letter", "set -Q; echo $?", "2\n"),
@@ -275,7 +286,7 @@ def test_set(table: Table, case: str, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_set_x_traces_to_stderr(bash_and_fmsh: Runner) -> None:
-    bash, fmsh = bash_and_fmsh("set -x; echo \"a b\" $((1+1)); x=5; set +x; echo end")
+    bash, fmsh = bash_and_fmsh('set -x; echo "a b" $((1+1)); x=5; set +x; echo end')
     assert fmsh.out == bash.out == "a b 2\nend\n"
     assert fmsh.err == bash.err == "+ echo 'a b' 2\n+ x=5\n+ set +x\n"
 
@@ -294,8 +305,11 @@ SHOPT = Table(
     ("p", "shopt -p nullglob; shopt -s nullglob; shopt -p nullglob", "shopt -u nullglob\nshopt -s nullglob\n"),
     ("p-several", "shopt -s nullglob dotglob; shopt -p nullglob dotglob", "shopt -s nullglob\nshopt -s dotglob\n"),
     ("q-status", "shopt -q extglob; echo $?; shopt -s extglob; shopt -q extglob; echo $?", "1\n0\n"),
-    ("q-all-must-be-on", ("shopt -s nullglob; shopt -q nullglob extglob; echo $?; shopt -s extglob; "
-     "shopt -q nullglob extglob; echo $?"), "1\n0\n"),
+    (
+        "q-all-must-be-on",
+        ("shopt -s nullglob; shopt -q nullglob extglob; echo $?; shopt -s extglob; shopt -q nullglob extglob; echo $?"),
+        "1\n0\n",
+    ),
     ("q-silent", "shopt -q nullglob", "", 1),
     ("query-off-status", "shopt nullglob; echo $?", "nullglob       \toff\n1\n"),
     ("listing", "shopt | grep -c '^nullglob'", "1\n"),
@@ -306,7 +320,7 @@ SHOPT = Table(
     ("dotglob", "touch .h v; shopt -s dotglob; echo *", ".h v\n"),
     ("nocaseglob", "touch ABC; shopt -s nocaseglob; echo ab*", "ABC\n"),
     ("lastpipe-set-explicitly", "shopt -s lastpipe; echo x | read v; echo $v", "x\n"),
-    ("lastpipe-off", "shopt -u lastpipe; echo x | read v; echo \"[$v]\"", "[]\n"),
+    ("lastpipe-off", 'shopt -u lastpipe; echo x | read v; echo "[$v]"', "[]\n"),
 )
 
 

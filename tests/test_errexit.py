@@ -57,8 +57,12 @@ def test_failure_exits(table: Table, case: str, tmp_path_factory: pytest.TempPat
 
 DOES_NOT_EXIT = Table(
     ("if-condition", "set -e; if false; then echo t; else echo f; fi; echo after", "f\nafter\n", 0),
-    ("elif-condition", "set -e; if false; then :; elif false; then :; else echo else; fi; echo after",
-     "else\nafter\n", 0),
+    (
+        "elif-condition",
+        "set -e; if false; then :; elif false; then :; else echo else; fi; echo after",
+        "else\nafter\n",
+        0,
+    ),
     ("while-condition", "set -e; while false; do :; done; echo after", "after\n", 0),
     ("until-condition", "set -e; until true; do :; done; echo after", "after\n", 0),
     ("until-false-condition", "set -e; until false; do break; done; echo after", "after\n", 0),
@@ -69,14 +73,14 @@ DOES_NOT_EXIT = Table(
     ("negated-true", "set -e; ! true; echo after", "after\n", 0),
     ("negated-false", "set -e; ! false; echo after", "after\n", 0),
     ("pipeline-not-last", "set -e; false | true; echo after", "after\n", 0),
-    ("pipeline-not-last-status", "set -e; false | false | true; echo \"after $?\"", "after 0\n", 0),
+    ("pipeline-not-last-status", 'set -e; false | false | true; echo "after $?"', "after 0\n", 0),
     ("group-in-or", "set -e; { false; } || echo alt; echo after", "alt\nafter\n", 0),
     ("background", "set -e; false & echo after; wait", "after\n", 0),
     ("declare-masks", "set -e; declare x=$(false); echo declare-masks", "declare-masks\n", 0),
     ("local-masks", "set -e; f(){ local y=$(false); echo local-masks; }; f", "local-masks\n", 0),
     ("echo-of-failing-substitution", "set -e; echo $(false); echo after", "\nafter\n", 0),
     ("substitution-in-condition", "set -e; v=$(false) && echo no || echo yes", "yes\n", 0),
-    ("substitution-status-caught", "set -e; x=$(exit 5) || echo \"caught $?\"; echo after", "caught 5\nafter\n", 0),
+    ("substitution-status-caught", 'set -e; x=$(exit 5) || echo "caught $?"; echo after', "caught 5\nafter\n", 0),
 )
 
 
@@ -103,10 +107,10 @@ def test_ignored_inside_condition_context(table: Table, case: str, tmp_path_fact
 
 
 COMMAND_SUBSTITUTION = Table(
-    ("not-inherited", "set -e; x=$(false; echo cs); echo \"x=$x\"", "x=cs\n", 0),
-    ("not-inherited-in-echo", "set -e; echo \"$(false; echo cs)\"; echo after", "cs\nafter\n", 0),
-    ("set-e-inside", "set -e; x=$(set -e; false; echo cs); echo \"x=$x\"", "", 1),
-    ("inherit_errexit", "set -e; shopt -s inherit_errexit; x=$(false; echo cs); echo \"x=$x\"", "", 1),
+    ("not-inherited", 'set -e; x=$(false; echo cs); echo "x=$x"', "x=cs\n", 0),
+    ("not-inherited-in-echo", 'set -e; echo "$(false; echo cs)"; echo after', "cs\nafter\n", 0),
+    ("set-e-inside", 'set -e; x=$(set -e; false; echo cs); echo "x=$x"', "", 1),
+    ("inherit_errexit", 'set -e; shopt -s inherit_errexit; x=$(false; echo cs); echo "x=$x"', "", 1),
 )
 
 
@@ -137,7 +141,7 @@ SET_PLUS_E = Table(
     ("too-late", "set -e; false; set +e; echo after", "", 1),
     ("turned-on-later", "false; echo one; set -e; false; echo two", "one\n", 1),
     ("off-inside-function", "set -e; f(){ set +e; false; echo in-f; }; f; echo after", "in-f\nafter\n", 0),
-    ("on-in-subshell-only", "(set -e; false; echo no); echo \"after $?\"", "after 1\n", 0),
+    ("on-in-subshell-only", '(set -e; false; echo no); echo "after $?"', "after 1\n", 0),
     ("plus-o", "set -e; set +o errexit; false; echo after", "after\n", 0),
 )
 
@@ -150,12 +154,20 @@ def test_set_plus_e(table: Table, case: str, tmp_path_factory: pytest.TempPathFa
 ERR_TRAP = Table(
     ("runs-before-exit", "set -e; trap 'echo ERR-trap' ERR; false; echo after", "ERR-trap\n", 1),
     ("sees-status", "set -e; trap 'echo \"ERR $?\"' ERR; f(){ return 3; }; f", "ERR 3\n", 3),
-    ("not-in-conditions", "set -e; trap 'echo ERR' ERR; if false; then :; fi; false || true; ! false; echo after",
-     "after\n", 0),
+    (
+        "not-in-conditions",
+        "set -e; trap 'echo ERR' ERR; if false; then :; fi; false || true; ! false; echo after",
+        "after\n",
+        0,
+    ),
     ("exit-trap-too", "set -e; trap 'echo err' ERR; trap 'echo exit' EXIT; false", "err\nexit\n", 1),
     ("without-set-e", "trap 'echo ERR-trap' ERR; false; echo after", "ERR-trap\nafter\n", 0),
-    ("without-set-e-each-failure", "trap 'echo \"ERR $?\"' ERR; false; (exit 2); true; echo done",
-     "ERR 1\nERR 2\ndone\n", 0),
+    (
+        "without-set-e-each-failure",
+        "trap 'echo \"ERR $?\"' ERR; false; (exit 2); true; echo done",
+        "ERR 1\nERR 2\ndone\n",
+        0,
+    ),
     ("without-set-e-not-for-and-list", "trap 'echo ERR' ERR; false && true; echo after", "after\n", 0),
     batch=False,
 )
@@ -171,5 +183,9 @@ def test_exit_trap_after_errexit(bash_and_fmsh: Runner) -> None:
 
 
 def test_errexit_reported_in_dollar_dash(bash_and_fmsh: Runner) -> None:
-    check(bash_and_fmsh, "set -e; case $- in *e*) echo on;; esac; set +e; case $- in *e*) ;; *) echo off;; esac",
-          "on\noff\n", 0)
+    check(
+        bash_and_fmsh,
+        "set -e; case $- in *e*) echo on;; esac; set +e; case $- in *e*) ;; *) echo off;; esac",
+        "on\noff\n",
+        0,
+    )

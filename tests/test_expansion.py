@@ -24,19 +24,19 @@ ARGS = "args(){ printf '<%s>' \"$@\"; echo; }; "
 
 QUOTING = Table(
     ("single-quotes-literal", "x=1; echo 'a  $x \\n `no`'", "a  $x \\n `no`\n"),
-    ("double-quotes-expand", "x=1; echo \"a  $x\"", "a  1\n"),
-    ("double-quote-escapes", "echo \"a\\\"b\\\\c\\$d\\`e\\x\"", "a\"b\\c$d`e\\x\n"),
+    ("double-quotes-expand", 'x=1; echo "a  $x"', "a  1\n"),
+    ("double-quote-escapes", 'echo "a\\"b\\\\c\\$d\\`e\\x"', 'a"b\\c$d`e\\x\n'),
     ("backslash-outside", "echo \\$x \\\\ \\a", "$x \\ a\n"),
     ("backslash-newline-joins", "echo ab\\\ncd", "abcd\n"),
     ("dollar-single", "echo $'a\\tb\\x41\\n' | od -An -c | tr -s ' '", " a \\t b A \\n \\n\n"),
     ("dollar-single-quote", "echo $'it\\'s'", "it's\n"),
     ("adjacent-concatenate", ARGS + "x=1; args a'b'\"c$x\"$'d'", "<abc1d>\n"),
     ("empty-quotes-are-an-argument", ARGS + "args '' \"\" a", "<><><a>\n"),
-    ("unquoted-empty-vanishes", ARGS + "e=; args $e a \"$e\"", "<a><>\n"),
+    ("unquoted-empty-vanishes", ARGS + 'e=; args $e a "$e"', "<a><>\n"),
     ("quoted-no-split", ARGS + "x='a  b'; args $x \"$x\" '$x'", "<a><b><a  b><$x>\n"),
     ("quoted-no-glob", "touch a1; x='a*'; echo $x \"$x\" 'a*'", "a1 a* a*\n"),
     ("hash-comment", "echo a #comment\necho b#not", "a\nb#not\n"),
-    ("locale-string-plain", "echo $\"hello\"", "hello\n"),
+    ("locale-string-plain", 'echo $"hello"', "hello\n"),
 )
 
 
@@ -51,8 +51,8 @@ PARAMETERS = Table(
     ("positional", "set -- a b c; echo $1 $3 $#", "a c 3\n"),
     ("positional-above-9", "set -- 1 2 3 4 5 6 7 8 9 10 11; echo $10 ${10} ${11}", "10 10 11\n"),
     ("status", "false; echo $?; true; echo $?", "1\n0\n"),
-    ("pid", "[ \"$(echo $$)\" = \"$$\" ] && echo same", "same\n"),
-    ("bang", "true & [ \"$!\" -gt 0 ] && echo pid; wait", "pid\n"),
+    ("pid", '[ "$(echo $$)" = "$$" ] && echo same', "same\n"),
+    ("bang", 'true & [ "$!" -gt 0 ] && echo pid; wait', "pid\n"),
     ("braces-separate", "x=ab; echo ${x}cd $xcd.", "abcd .\n"),
     ("indirect", "v=x; n=v; echo ${!n}", "x\n"),
     ("names-by-prefix", "a1=1 a2=2; echo ${!a*}; echo ${!a@}", "a1 a2\na1 a2\n"),
@@ -69,15 +69,15 @@ def test_parameters(table: Table, case: str, tmp_path_factory: pytest.TempPathFa
 
 BRACE_OPERATORS = Table(
     # default / assign / alternate
-    ("default-colon", "u=; echo \"${u:-d} ${n:-d} [${v:-d}]\"", "d d [d]\n"),
-    ("default-no-colon", "u=; echo \"[${u-d}] ${n-d}\"", "[] d\n"),
+    ("default-colon", 'u=; echo "${u:-d} ${n:-d} [${v:-d}]"', "d d [d]\n"),
+    ("default-no-colon", 'u=; echo "[${u-d}] ${n-d}"', "[] d\n"),
     ("default-not-used", "v=val; echo ${v:-d} ${v-d}", "val val\n"),
     ("default-expands-lazily", "x=abc; echo ${x:-$(echo sub)} ${y:-$(echo sub)}", "abc sub\n"),
     ("default-words-split", ARGS + "args ${x:-a b c}", "<a><b><c>\n"),
-    ("default-quoted-inner", ARGS + "args \"${x:-\"q w\"}\"", "<q w>\n"),
-    ("assign-colon", "echo \"${x:=new} $x\"; y=; echo \"${y:=yes}[$y]\"", "new new\nyes[yes]\n"),
-    ("assign-no-colon", "y=; echo \"${y=no}[$y]\"; unset z; echo \"${z=set}[$z]\"", "[]\nset[set]\n"),
-    ("alternate", "v=1; e=; echo \"[${v:+alt}][${e:+alt}][${e+alt}][${n+alt}]\"", "[alt][][alt][]\n"),
+    ("default-quoted-inner", ARGS + 'args "${x:-"q w"}"', "<q w>\n"),
+    ("assign-colon", 'echo "${x:=new} $x"; y=; echo "${y:=yes}[$y]"', "new new\nyes[yes]\n"),
+    ("assign-no-colon", 'y=; echo "${y=no}[$y]"; unset z; echo "${z=set}[$z]"', "[]\nset[set]\n"),
+    ("alternate", 'v=1; e=; echo "[${v:+alt}][${e:+alt}][${e+alt}][${n+alt}]"', "[alt][][alt][]\n"),
     ("error-not-triggered", "x=5; echo ${x:?} ${x?msg} ok", "5 5 ok\n"),
     # length
     ("length", "s=hello; echo ${#s}; e=; echo ${#e} ${#nope}", "5\n0 0\n"),
@@ -88,7 +88,7 @@ BRACE_OPERATORS = Table(
     ("percent", "p=/a/b/c.tar.gz; echo ${p%.*}", "/a/b/c.tar\n"),
     ("percent-percent", "p=/a/b/c.tar.gz; echo ${p%%.*}", "/a/b/c\n"),
     ("removal-no-match", "x=abc; echo ${x#z} ${x%z}", "abc abc\n"),
-    ("removal-shortest-longest", "x=aaa; echo \"[${x#a*}] [${x##a*}]\"", "[aa] []\n"),
+    ("removal-shortest-longest", 'x=aaa; echo "[${x#a*}] [${x##a*}]"', "[aa] []\n"),
     ("removal-quoted-pattern", "x='a*b'; echo ${x%\\*b} ${x%'*b'} ${x#\"a*\"}", "a a b\n"),
     ("removal-pattern-from-variable", "x=file.txt; p='*.'; echo ${x#$p} ${x#\"$p\"}", "txt file.txt\n"),
     ("removal-bracket", "x=abc123; echo ${x%%[0-9]*}", "abc\n"),
@@ -106,9 +106,9 @@ BRACE_OPERATORS = Table(
     ("substring", "s=abcdef; echo ${s:2} ${s:1:3}", "cdef bcd\n"),
     ("substring-negative-offset", "s=abcdef; echo ${s: -2} ${s:(-3):2}", "ef de\n"),
     ("substring-negative-length", "s=abcdef; echo ${s:2:-1} ${s:1:-2}", "cde bcd\n"),
-    ("substring-past-end", "x=ab; echo \"[${x:5:1}]\"", "[]\n"),
+    ("substring-past-end", 'x=ab; echo "[${x:5:1}]"', "[]\n"),
     ("substring-arithmetic", "s=abcdef; i=1; echo ${s:i+1:2}", "cd\n"),
-    ("substring-not-default", "x=abc; echo \"${x:-1}\" \"${x: -1}\"", "abc c\n"),
+    ("substring-not-default", 'x=abc; echo "${x:-1}" "${x: -1}"', "abc c\n"),
     ("substring-positional", "set -- a b c d; echo ${@:2} ${*:1:2} ${@: -2}", "b c d a b c d\n"),
     ("substring-array", "a=(1 2 3); echo ${a[@]:1} ${a[@]:0:2}", "2 3 1 2\n"),
     # case
@@ -119,8 +119,11 @@ BRACE_OPERATORS = Table(
     ("case-pattern", "x=hello; echo ${x^^[lo]} ${x^[h]}", "heLLO Hello\n"),
     ("case-array", "a=(ab cd); echo ${a[@]^^}", "AB CD\n"),
     # others
-    ("array-elements-pattern", "a=(one two); echo ${a[@]/o/0} ${a[@]#o} ${a[@]/#/pre-}",
-     "0ne tw0 ne two pre-one pre-two\n"),
+    (
+        "array-elements-pattern",
+        "a=(one two); echo ${a[@]/o/0} ${a[@]#o} ${a[@]/#/pre-}",
+        "0ne tw0 ne two pre-one pre-two\n",
+    ),
     ("at-Q", "x=hi; y='a b'; echo ${x@Q} ${y@Q}", "'hi' 'a b'\n"),
 )
 
@@ -134,7 +137,7 @@ def test_brace_operators(table: Table, case: str, tmp_path_factory: pytest.TempP
     "script, message",
     [
         pytest.param("echo ${nope:?custom msg}; echo after", "nope: custom msg", id="colon-unset"),
-        pytest.param("x=; echo \"${x:?empty}\"; echo after", "x: empty", id="colon-empty"),
+        pytest.param('x=; echo "${x:?empty}"; echo after', "x: empty", id="colon-empty"),
         pytest.param("echo ${nope?}; echo after", "nope: parameter not set", id="no-colon-default-message"),
     ],
 )
@@ -147,7 +150,7 @@ def test_brace_error_operator(bash_and_fmsh: Runner, script: str, message: str) 
 
 
 def test_brace_error_operator_in_subshell(bash_and_fmsh: Runner) -> None:
-    check(bash_and_fmsh, "(echo ${nope:?gone}) 2>/dev/null; echo \"after $?\"", "after 1\n")
+    check(bash_and_fmsh, '(echo ${nope:?gone}) 2>/dev/null; echo "after $?"', "after 1\n")
 
 
 def test_bad_substitution(bash_and_fmsh: Runner) -> None:
@@ -164,12 +167,12 @@ COMMAND_SUBSTITUTION = Table(
     ("nested", "echo $(echo a $(echo b $(echo c)))", "a b c\n"),
     ("backticks", "echo `echo hi`", "hi\n"),
     ("backticks-nested", "echo `echo a \\`echo b\\``", "a b\n"),
-    ("backticks-in-double-quotes", "echo \"`echo \\\"q\\\"`\"", "q\n"),
+    ("backticks-in-double-quotes", 'echo "`echo \\"q\\"`"', "q\n"),
     ("trailing-newlines-removed", "x=$(printf 'a\\n\\n\\n'); echo \"[$x]\"", "[a]\n"),
     ("inner-newlines-kept-quoted", "echo \"$(printf 'a\\nb')\"", "a\nb\n"),
     ("split-unquoted", ARGS + "args $(printf 'a b\\nc')", "<a><b><c>\n"),
     ("quoted-no-split", ARGS + "args \"$(echo 'in  quotes')\"", "<in  quotes>\n"),
-    ("nested-quotes", "echo \"$(echo \"nested \\\"quotes\\\"\")\"", "nested \"quotes\"\n"),
+    ("nested-quotes", 'echo "$(echo "nested \\"quotes\\"")"', 'nested "quotes"\n'),
     ("spaces-kept", "x=$(echo '  spaced  '); echo \"[$x]\"", "[  spaced  ]\n"),
     ("empty", "echo \"a$(printf '')b\"", "ab\n"),
     ("status-of-assignment", "x=$(exit 3); echo $?", "3\n"),
@@ -177,10 +180,10 @@ COMMAND_SUBSTITUTION = Table(
     ("subshell-inside", "echo $( (echo sub) )", "sub\n"),
     ("parens-in-strings", "echo $(echo '(' ')')", "( )\n"),
     ("case-inside", "echo $(case x in x) echo matched;; esac)", "matched\n"),
-    ("heredoc-inside", "x=$(cat <<EOF\nheredoc in cs\nEOF\n); echo \"$x\"", "heredoc in cs\n"),
+    ("heredoc-inside", 'x=$(cat <<EOF\nheredoc in cs\nEOF\n); echo "$x"', "heredoc in cs\n"),
     ("is-a-subshell", "v=1; echo $(v=3; echo $v) $v", "3 1\n"),
     ("in-arithmetic", "echo $(( 1 + $(echo 2) ))", "3\n"),
-    ("stderr-not-captured", "x=$(echo out; echo err >&2) 2>/dev/null; echo \"[$x]\"", "[out]\n"),
+    ("stderr-not-captured", 'x=$(echo out; echo err >&2) 2>/dev/null; echo "[$x]"', "[out]\n"),
 )
 
 
@@ -199,9 +202,14 @@ ARITHMETIC = Table(
     ("logical", "echo $((!0)) $((!5)) $((1&&0)) $((1||0)) $((0||0))", "1 0 0 1 0\n"),
     ("comparisons", "echo $((1<2)) $((2<=2)) $((3>4)) $((3>=4)) $((1==1)) $((1!=1))", "1 1 0 0 1 0\n"),
     ("unary", "echo $((-3)) $((+3)) $((- -3))", "-3 3 3\n"),
-    ("assignment-ops",
-     ("x=5; echo $((x+=2)) $((x-=1)) $((x*=3)) $((x/=2)) $((x%=4)) $((x<<=2)) $((x>>=1)) $((x&=6)) $((x|=1))"
-     " $((x^=2)) $x"), "7 6 18 9 1 4 2 2 3 1 1\n"),
+    (
+        "assignment-ops",
+        (
+            "x=5; echo $((x+=2)) $((x-=1)) $((x*=3)) $((x/=2)) $((x%=4)) $((x<<=2)) $((x>>=1)) $((x&=6)) $((x|=1))"
+            " $((x^=2)) $x"
+        ),
+        "7 6 18 9 1 4 2 2 3 1 1\n",
+    ),
     ("increments", "i=1; echo $((i++)) $i $((++i)) $i $((i--)) $((--i))", "1 2 3 3 3 1\n"),
     ("ternary", "echo $((1?2:3)) $((0?2:3)) $((3 > 2 ? 10 : 20))", "2 3 10\n"),
     ("ternary-assignment", "echo $((x=1?4:5)) $x", "4 4\n"),
@@ -217,8 +225,7 @@ ARITHMETIC = Table(
     ("array-element", "a=(1 2 3); echo $((a[1]+a[2]))", "5\n"),
     ("nested-parens", "echo $(( ((1+2)) * ((3)) ))", "9\n"),
     ("spaces", "echo $((  1  +  1  ))", "2\n"),
-    ("big-numbers-wrap", "echo $((2**63)) $((9223372036854775807 + 1))",
-     "-9223372036854775808 -9223372036854775808\n"),
+    ("big-numbers-wrap", "echo $((2**63)) $((9223372036854775807 + 1))", "-9223372036854775808 -9223372036854775808\n"),
 )
 
 
@@ -249,8 +256,7 @@ def test_arithmetic_errors(bash_and_fmsh: Runner, expression: str, message: str)
 @pytest.mark.parametrize("expression, message", ARITHMETIC_ERRORS)
 def test_arithmetic_errors_only_when_evaluated(bash_and_fmsh: Runner, expression: str, message: str) -> None:
     """A bad expression in a branch that does not run is no error at all."""
-    check(bash_and_fmsh, f"echo before; if false; then echo $(( {expression} )); fi; echo after",
-          "before\nafter\n")
+    check(bash_and_fmsh, f"echo before; if false; then echo $(( {expression} )); fi; echo after", "before\nafter\n")
 
 
 # --- tilde -------------------------------------------------------------------------------------
@@ -263,7 +269,7 @@ TILDE = Table(
     ("root-user", "echo ~root", "/root\n"),
     ("in-assignment", "HOME=/h; x=~/p; echo $x", "/h/p\n"),
     ("after-colon-in-assignment", "HOME=/h; P=/bin:~/bin; echo $P", "/bin:/h/bin\n"),
-    ("not-in-default-word-quoted", "HOME=/h; echo \"${y:-~}\"", "~\n"),
+    ("not-in-default-word-quoted", 'HOME=/h; echo "${y:-~}"', "~\n"),
     ("plus-minus", "cd /tmp; cd /usr; echo ~+ ~-", "/usr /tmp\n"),
     ("not-from-variable", "HOME=/h; t='~'; echo $t", "~\n"),
 )
@@ -291,13 +297,13 @@ GLOBBING = Table(
     ("no-match-kept", GLOB_FILES + "echo z* q?x [xyz]9", "z* q?x [xyz]9\n"),
     ("dot-files-hidden", GLOB_FILES + "echo *hid", "*hid\n"),
     ("dot-files-explicit", GLOB_FILES + "echo .h*", ".hid\n"),
-    ("space-in-name-one-word", GLOB_FILES + "for f in a\\ *; do echo \"[$f]\"; done", "[a b]\n"),
+    ("space-in-name-one-word", GLOB_FILES + 'for f in a\\ *; do echo "[$f]"; done', "[a b]\n"),
     ("quoted-not-glob", GLOB_FILES + "echo 'a*' \"a\"* \\a*", "a* a b a1 a2 abc a b a1 a2 abc\n"),
     ("variable-globs-unquoted", GLOB_FILES + "x='a?'; echo $x \"$x\"", "a1 a2 a?\n"),
     ("unmatched-bracket-literal", "touch a; echo [a", "[a\n"),
     ("nullglob", GLOB_FILES + "shopt -s nullglob; echo z* end", "end\n"),
     ("dotglob", GLOB_FILES + "shopt -s dotglob; echo *hid", ".hid\n"),
-    ("in-assignment-not-expanded", GLOB_FILES + "x=a*; echo \"$x\"", "a*\n"),
+    ("in-assignment-not-expanded", GLOB_FILES + 'x=a*; echo "$x"', "a*\n"),
     ("noglob", GLOB_FILES + "set -f; echo a*", "a*\n"),
     ("globstar", GLOB_FILES + "shopt -s globstar; echo d/**", "d/ d/e d/e/f d/g\n"),
     ("extglob", "touch a.c b.h c.o; shopt -s extglob\necho *.@(c|h) !(*.o)", "a.c b.h a.c b.h\n"),
@@ -325,8 +331,7 @@ SPLITTING = Table(
     ("arithmetic-split", ARGS + "IFS=0; args $((102))", "<1><2>\n"),
     ("for-loop-words", "x='1 2 3'; for i in $x; do echo $i; done", "1\n2\n3\n"),
     ("ifs-in-read-not-affected", ARGS + "IFS=:; read -r a <<< 'x:y'; args \"$a\"", "<x:y>\n"),
-    ("ifs-scoped-to-function", ARGS + "f(){ local IFS=,; x='a,b'; args $x; }; f; x='a,b'; args $x",
-     "<a><b>\n<a,b>\n"),
+    ("ifs-scoped-to-function", ARGS + "f(){ local IFS=,; x='a,b'; args $x; }; f; x='a,b'; args $x", "<a><b>\n<a,b>\n"),
 )
 
 
@@ -342,16 +347,16 @@ AT_STAR = Table(
     ("quoted-star-joins", ARGS + "set -- 'a b' c; args \"$*\"", "<a b c>\n"),
     ("unquoted-at-splits", ARGS + "set -- 'a b' c; args $@", "<a><b><c>\n"),
     ("unquoted-star-splits", ARGS + "set -- 'a b' c; args $*", "<a><b><c>\n"),
-    ("star-joins-with-ifs", ARGS + "set -- a b c; IFS=-; args \"$*\" \"${*}\"", "<a-b-c><a-b-c>\n"),
-    ("star-empty-ifs", ARGS + "set -- a b c; IFS=; args \"$*\"", "<abc>\n"),
-    ("at-ignores-ifs", ARGS + "set -- a b c; IFS=-; args \"$@\"", "<a><b><c>\n"),
-    ("no-params-at", ARGS + "set --; args \"$@\"; args x\"$@\"y", "<>\n<xy>\n"),
-    ("no-params-star", ARGS + "set --; args \"$*\"", "<>\n"),
+    ("star-joins-with-ifs", ARGS + 'set -- a b c; IFS=-; args "$*" "${*}"', "<a-b-c><a-b-c>\n"),
+    ("star-empty-ifs", ARGS + 'set -- a b c; IFS=; args "$*"', "<abc>\n"),
+    ("at-ignores-ifs", ARGS + 'set -- a b c; IFS=-; args "$@"', "<a><b><c>\n"),
+    ("no-params-at", ARGS + 'set --; args "$@"; args x"$@"y', "<>\n<xy>\n"),
+    ("no-params-star", ARGS + 'set --; args "$*"', "<>\n"),
     ("empty-params-kept", ARGS + "set -- '' ''; args \"$@\"; args $@", "<><>\n<>\n"),
-    ("prefix-suffix", ARGS + "set -- a b; args \"x$@y\"", "<xa><by>\n"),
+    ("prefix-suffix", ARGS + 'set -- a b; args "x$@y"', "<xa><by>\n"),
     ("for-default-is-at", "set -- 'a b' c; for a; do echo \"[$a]\"; done", "[a b]\n[c]\n"),
     ("in-function", ARGS + "f(){ args \"$@\"; echo $#; }; f 1 '2 3'", "<1><2 3>\n2\n"),
-    ("array-at-vs-star", ARGS + "a=(x 'y z'); args \"${a[@]}\"; args \"${a[*]}\"", "<x><y z>\n<x y z>\n"),
+    ("array-at-vs-star", ARGS + 'a=(x \'y z\'); args "${a[@]}"; args "${a[*]}"', "<x><y z>\n<x y z>\n"),
 )
 
 
@@ -382,7 +387,7 @@ BRACES = Table(
     ("variable-not-range", "x=1; echo {$x..3}", "{1..3}\n"),
     ("before-variable-expansion", "a=1 b=2; echo {$a,$b}", "1 2\n"),
     ("mkdir-idiom", "mkdir -p d/{x,y}; ls d", "x\ny\n"),
-    ("not-in-assignment", "x={a,b}; echo \"$x\"", "{a,b}\n"),
+    ("not-in-assignment", 'x={a,b}; echo "$x"', "{a,b}\n"),
 )
 
 
@@ -395,7 +400,7 @@ def test_brace_expansion(table: Table, case: str, tmp_path_factory: pytest.TempP
 
 ARRAYS = Table(
     ("assign-and-index", "a=(x 'y z' w); echo ${#a[@]} \"${a[1]}\" ${a[-1]} ${a[2]}", "3 y z w w\n"),
-    ("at-and-star", ARGS + "a=(x 'y z'); args \"${a[@]}\" \"${a[*]}\"", "<x><y z><x y z>\n"),
+    ("at-and-star", ARGS + 'a=(x \'y z\'); args "${a[@]}" "${a[*]}"', "<x><y z><x y z>\n"),
     ("bare-name-is-element-0", "a=(a b); echo $a ${a[0]}", "a a\n"),
     ("scalar-as-array", "a=x; echo ${a[0]} ${#a[@]}", "x 1\n"),
     ("element-assignment", "a=(); a[5]=f; echo ${!a[@]} ${a[5]}", "5 f\n"),
@@ -407,20 +412,23 @@ ARRAYS = Table(
     ("length-of-element", "a=(abc de); echo ${#a[0]} ${#a[1]}", "3 2\n"),
     ("unset-element-sparse", "a=(a b c d); unset 'a[0]'; echo ${a[@]} ${!a[@]} ${#a[@]}", "b c d 1 2 3 3\n"),
     ("unset-whole", "a=(1 2); unset a; echo ${#a[@]}", "0\n"),
-    ("missing-element", "a=([0]=x); a[2]=z; echo \"${#a[@]} ${a[1]-unset}\"", "2 unset\n"),
-    ("copy", "a=(1 '2 3'); b=(\"${a[@]}\"); echo ${#b[@]} \"${b[1]}\"", "2 2 3\n"),
-    ("loop", "a=(x 'y z'); for e in \"${a[@]}\"; do echo \"[$e]\"; done", "[x]\n[y z]\n"),
+    ("missing-element", 'a=([0]=x); a[2]=z; echo "${#a[@]} ${a[1]-unset}"', "2 unset\n"),
+    ("copy", 'a=(1 \'2 3\'); b=("${a[@]}"); echo ${#b[@]} "${b[1]}"', "2 2 3\n"),
+    ("loop", 'a=(x \'y z\'); for e in "${a[@]}"; do echo "[$e]"; done', "[x]\n[y z]\n"),
     ("from-glob", "touch f1 f2; a=(f*); echo ${#a[@]}", "2\n"),
-    ("empty-array", ARGS + "a=(); args \"${a[@]}\"; echo ${#a[@]}", "<>\n0\n"),
+    ("empty-array", ARGS + 'a=(); args "${a[@]}"; echo ${#a[@]}', "<>\n0\n"),
     ("assoc-assign", "declare -A m; m[one]=1; m[two]=2; echo ${m[one]}${m[two]} ${#m[@]}", "12 2\n"),
     ("assoc-literal", "declare -A m=([k]=v [j]=w); echo ${m[k]}${m[j]}", "vw\n"),
-    ("assoc-keys", "declare -A m=([a]=1 [b]=2 [c]=3); for k in \"${!m[@]}\"; do echo \"$k=${m[$k]}\"; done | sort",
-     "a=1\nb=2\nc=3\n"),
+    (
+        "assoc-keys",
+        'declare -A m=([a]=1 [b]=2 [c]=3); for k in "${!m[@]}"; do echo "$k=${m[$k]}"; done | sort',
+        "a=1\nb=2\nc=3\n",
+    ),
     ("assoc-append", "declare -A m=([a]=1); m+=([b]=2); m[a]+=x; echo ${#m[@]} ${m[a]}", "2 1x\n"),
     ("assoc-key-with-space", "declare -A m; m['a b']=1; k='a b'; echo ${m[$k]} \"${m[a b]}\"", "1 1\n"),
     ("assoc-literal-key-with-space", "declare -A m=(['a b']=1); echo \"${m[a b]}\"", "1\n"),
     ("assoc-unset", "declare -A m=([x]=1 [y]=2); unset 'm[x]'; echo ${!m[@]}", "y\n"),
-    ("assoc-missing-default", "declare -A m=([k]=v); echo \"${m[nope]:-default}\"", "default\n"),
+    ("assoc-missing-default", 'declare -A m=([k]=v); echo "${m[nope]:-default}"', "default\n"),
     ("assoc-values-sorted", "declare -A m=([a]=3 [b]=1 [c]=2); printf '%s\\n' \"${m[@]}\" | sort", "1\n2\n3\n"),
 )
 
@@ -434,30 +442,46 @@ def test_arrays(table: Table, case: str, tmp_path_factory: pytest.TempPathFactor
 
 DOUBLE_BRACKETS = Table(
     ("glob-pattern", "[[ abc == a* ]] && echo yes", "yes\n"),
-    ("quoted-pattern-literal", "[[ abc == \"a*\" ]] || echo no; [[ 'a*' == \"a*\" ]] && echo lit", "no\nlit\n"),
-    ("pattern-from-variable", "p='a*'; [[ abc == $p ]] && echo glob; [[ abc == \"$p\" ]] || echo literal",
-     "glob\nliteral\n"),
+    ("quoted-pattern-literal", '[[ abc == "a*" ]] || echo no; [[ \'a*\' == "a*" ]] && echo lit', "no\nlit\n"),
+    (
+        "pattern-from-variable",
+        "p='a*'; [[ abc == $p ]] && echo glob; [[ abc == \"$p\" ]] || echo literal",
+        "glob\nliteral\n",
+    ),
     ("single-equals", "[[ abc = a?c ]] && echo yes", "yes\n"),
     ("not-equal", "[[ abc != x* ]] && echo ne", "ne\n"),
     ("bracket-pattern", "[[ a == [abc] ]] && echo br", "br\n"),
-    ("string-order", "[[ b < c ]] && echo lt; [[ c > b ]] && echo gt; [[ 10 < 9 ]] && echo strcmp",
-     "lt\ngt\nstrcmp\n"),
+    ("string-order", "[[ b < c ]] && echo lt; [[ c > b ]] && echo gt; [[ 10 < 9 ]] && echo strcmp", "lt\ngt\nstrcmp\n"),
     ("numeric", "[[ 10 -lt 9 ]] || echo numeric; [[ 1+1 -eq 2 ]] && echo arith", "numeric\narith\n"),
-    ("regex-groups", ("[[ foo123 =~ ^([a-z]+)([0-9]+)$ ]] && echo \"${BASH_REMATCH[0]} ${BASH_REMATCH[1]}"
-     " ${BASH_REMATCH[2]} ${#BASH_REMATCH[@]}\""), "foo123 foo 123 3\n"),
+    (
+        "regex-groups",
+        (
+            '[[ foo123 =~ ^([a-z]+)([0-9]+)$ ]] && echo "${BASH_REMATCH[0]} ${BASH_REMATCH[1]}'
+            ' ${BASH_REMATCH[2]} ${#BASH_REMATCH[@]}"'
+        ),
+        "foo123 foo 123 3\n",
+    ),
     ("regex-from-variable", "re='^a.c$'; [[ abc =~ $re ]] && echo m", "m\n"),
-    ("regex-quoted-is-literal", "[[ abc =~ \"a.c\" ]] || echo literal; [[ a.c =~ \"a.c\" ]] && echo match",
-     "literal\nmatch\n"),
+    (
+        "regex-quoted-is-literal",
+        '[[ abc =~ "a.c" ]] || echo literal; [[ a.c =~ "a.c" ]] && echo match',
+        "literal\nmatch\n",
+    ),
     ("regex-partial-match", "[[ xabcx =~ b ]] && echo found", "found\n"),
     ("regex-no-match-status", "[[ abc =~ ^z ]]; echo $?", "1\n"),
-    ("regex-rematch-cleared", "[[ ab =~ (a) ]]; [[ ab =~ z ]]; echo \"[${BASH_REMATCH[0]}]\"", "[]\n"),
-    ("v-set", "v=1; e=; [[ -v v ]] && echo set; [[ -v e ]] && echo empty-set; [[ -v nope ]] || echo unset",
-     "set\nempty-set\nunset\n"),
+    ("regex-rematch-cleared", '[[ ab =~ (a) ]]; [[ ab =~ z ]]; echo "[${BASH_REMATCH[0]}]"', "[]\n"),
+    (
+        "v-set",
+        "v=1; e=; [[ -v v ]] && echo set; [[ -v e ]] && echo empty-set; [[ -v nope ]] || echo unset",
+        "set\nempty-set\nunset\n",
+    ),
     ("v-array-element", "a=(1); [[ -v a[0] ]] && echo el; [[ -v a[3] ]] || echo noel", "el\nnoel\n"),
-    ("and-or-not", "[[ -n x && -z '' ]] && echo and; [[ -z x || -n x ]] && echo or; [[ ! -z x ]] && echo not",
-     "and\nor\nnot\n"),
-    ("grouping", "[[ ( 1 -eq 1 ) && ( 2 -gt 1 ) ]] && echo par; [[ ! ( a == b ) ]] && echo negpar",
-     "par\nnegpar\n"),
+    (
+        "and-or-not",
+        "[[ -n x && -z '' ]] && echo and; [[ -z x || -n x ]] && echo or; [[ ! -z x ]] && echo not",
+        "and\nor\nnot\n",
+    ),
+    ("grouping", "[[ ( 1 -eq 1 ) && ( 2 -gt 1 ) ]] && echo par; [[ ! ( a == b ) ]] && echo negpar", "par\nnegpar\n"),
     ("no-word-splitting", "x='a b'; [[ $x == 'a b' ]] && echo nosplit", "nosplit\n"),
     ("no-globbing", "touch a1; x='a*'; [[ $x == 'a*' ]] && echo noglob", "noglob\n"),
     ("empty-and-nonempty", "[[ '' ]]; echo $?; [[ x ]]; echo $?", "1\n0\n"),
@@ -479,7 +503,7 @@ ARITH_COMMANDS = Table(
     ("zero-is-false", "(( 0 )); echo $?", "1\n"),
     ("assignment", "(( x = 5 + 2 )); echo $x", "7\n"),
     ("increment", "x=7; ((x++)); echo $x", "8\n"),
-    ("post-increment-of-zero-fails", "x=0; ((x++)); echo \"$? $x\"", "1 1\n"),
+    ("post-increment-of-zero-fails", 'x=0; ((x++)); echo "$? $x"', "1 1\n"),
     ("in-if", "x=5; if ((x > 3)); then echo big; fi", "big\n"),
     ("in-while", "i=0; while ((i < 3)); do ((i++)); done; echo $i", "3\n"),
     ("division-by-zero-is-status", "(( 1/0 )) 2>/dev/null; echo $?", "1\n"),

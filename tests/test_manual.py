@@ -37,7 +37,7 @@ def test_every_option_is_documented() -> None:
     from fmsh.runtime.state import Options
 
     text = MANUAL.read_text().replace("\\-", "-")
-    for name, letter in Options.SET_OPTIONS.items():
+    for _name, letter in Options.SET_OPTIONS.items():
         if letter and letter in "aefnuvxC":
             assert f"-{letter}" in text, letter
     for option in ("-c", "-s", "-i", "--norc", "--version", "--help", "-o"):

@@ -55,11 +55,11 @@ def test_pipeline_waits_for_every_stage(fmsh: Runner, tmp_path: Any) -> None:
 
 STAGES = Table(
     ("builtin-first", "echo abc | tr a-z A-Z", "ABC\n"),
-    ("builtin-last", "shopt -s lastpipe; echo abc | read x; echo \"[$x]\"", "[abc]\n"),
+    ("builtin-last", 'shopt -s lastpipe; echo abc | read x; echo "[$x]"', "[abc]\n"),
     ("builtin-middle", "printf 'a\\nb\\n' | while read l; do echo \"w:$l\"; done | tr a-z A-Z", "W:A\nW:B\n"),
     ("function-last", "f(){ tr a-z A-Z; }; echo abc | f", "ABC\n"),
     ("function-middle", "f(){ sed 's/^/> /'; }; printf 'b\\na\\n' | f | sort", "> a\n> b\n"),
-    ("group", "echo abc | { read x; echo \"[$x]\"; }", "[abc]\n"),
+    ("group", 'echo abc | { read x; echo "[$x]"; }', "[abc]\n"),
     ("group-two-reads", "{ echo a; echo b; } | { read x; read y; echo $y$x; }", "ba\n"),
     ("subshell", "printf 'b\\na\\n' | sort | (read first; echo $first)", "a\n"),
     ("for-loop", "for i in 3 1 2; do echo $i; done | sort | tr '\\n' ' '; echo", "1 2 3 \n"),
@@ -71,9 +71,8 @@ STAGES = Table(
     ("non-last-stage-is-subshell", "x=1; { x=2; } | true; echo $x", "1\n"),
     ("last-stage-in-shell-with-lastpipe", "shopt -s lastpipe; x=1; echo | { x=2; }; echo $x", "2\n"),
     ("last-stage-subshell-without-lastpipe", "shopt -u lastpipe; x=1; echo | { x=2; }; echo $x", "1\n"),
-    ("lastpipe-exit-ends-shell", "shopt -s lastpipe; cat /dev/null | exit 3; echo \"still $?\"", "", 3),
-    ("no-lastpipe-exit-in-subshell", "shopt -u lastpipe; cat /dev/null | exit 3; echo \"still $?\"",
-     "still 3\n"),
+    ("lastpipe-exit-ends-shell", 'shopt -s lastpipe; cat /dev/null | exit 3; echo "still $?"', "", 3),
+    ("no-lastpipe-exit-in-subshell", 'shopt -u lastpipe; cat /dev/null | exit 3; echo "still $?"', "still 3\n"),
 )
 
 
@@ -108,7 +107,7 @@ def test_pipe_both(table: Table, case: str, tmp_path_factory: pytest.TempPathFac
 STATUSES = Table(
     ("status-of-last", "false | true; echo $?; true | false; echo $?", "0\n1\n"),
     ("pipestatus", "true | false | true; echo ${PIPESTATUS[@]}", "0 1 0\n"),
-    ("pipestatus-subshells", "(exit 2) | (exit 3); echo \"${PIPESTATUS[@]} $?\"", "2 3 3\n"),
+    ("pipestatus-subshells", '(exit 2) | (exit 3); echo "${PIPESTATUS[@]} $?"', "2 3 3\n"),
     ("pipestatus-count", "true | true | true; echo ${#PIPESTATUS[@]}", "3\n"),
     ("pipestatus-simple-command", "false; echo ${PIPESTATUS[@]}", "1\n"),
     ("pipestatus-replaced", "false | false; true; echo ${PIPESTATUS[@]}", "0\n"),
@@ -176,12 +175,12 @@ def test_background_does_not_block(fmsh: Runner) -> None:
 # --- subshells ---------------------------------------------------------------------------------
 
 SUBSHELLS = Table(
-    ("variables", "x=1; (x=2; echo \"in $x\"); echo \"out $x\"", "in 2\nout 1\n"),
-    ("cd", "start=$PWD; (cd /; echo \"$PWD\"); [ \"$PWD\" = \"$start\" ] && echo kept", "/\nkept\n"),
+    ("variables", 'x=1; (x=2; echo "in $x"); echo "out $x"', "in 2\nout 1\n"),
+    ("cd", 'start=$PWD; (cd /; echo "$PWD"); [ "$PWD" = "$start" ] && echo kept', "/\nkept\n"),
     ("functions", "(f(){ :; }); type -t f || echo no-f", "no-f\n"),
     ("options", "(set -e; set -o pipefail); case $- in *e*) echo e;; *) echo no-e;; esac", "no-e\n"),
     ("exit-status", "(exit 4); echo $?", "4\n"),
-    ("exit-only-subshell", "echo start; (echo sub; exit 1); echo \"after $?\"", "start\nsub\nafter 1\n"),
+    ("exit-only-subshell", 'echo start; (echo sub; exit 1); echo "after $?"', "start\nsub\nafter 1\n"),
     ("traps", "(trap 'echo sub-exit' EXIT; echo sub); echo main", "sub\nsub-exit\nmain\n"),
     ("umask", "umask 022; (umask 077); umask", "0022\n"),
     ("positional", "set -- a b; (set -- x; echo $1); echo $1", "x\na\n"),

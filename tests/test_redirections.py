@@ -28,21 +28,27 @@ FILE_REDIRECTIONS = Table(
     ("both", "echo a > f; cat < f > g; cat g", "a\n"),
     ("fd-number", "echo out 1> f; cat f", "out\n"),
     ("stderr-to-file", "ls /nonexist 2> f; grep -c 'No such' f", "1\n"),
-    ("stderr-to-devnull", "ls /nonexist 2>/dev/null; echo \"rc=$?\"", "rc=2\n"),
-    ("target-from-expansion", "n=name; echo foo > \"$n.txt\"; cat name.txt", "foo\n"),
-    ("target-from-substitution", "echo foo > \"$(echo name)\"; cat name", "foo\n"),
+    ("stderr-to-devnull", 'ls /nonexist 2>/dev/null; echo "rc=$?"', "rc=2\n"),
+    ("target-from-expansion", 'n=name; echo foo > "$n.txt"; cat name.txt', "foo\n"),
+    ("target-from-substitution", 'echo foo > "$(echo name)"; cat name', "foo\n"),
     ("target-not-globbed-when-quoted", "echo x > 'a*'; ls", "a*\n"),
     ("position-anywhere", "> f echo a b; cat f", "a b\n"),
     ("last-wins", "echo x > f > g; cat f; echo -; cat g", "-\nx\n"),
-    ("order-matters-dup-then-file", "ls /nonexist 2>&1 > f | grep -c 'No such'; [ -s f ] || echo f-empty",
-     "1\nf-empty\n"),
+    (
+        "order-matters-dup-then-file",
+        "ls /nonexist 2>&1 > f | grep -c 'No such'; [ -s f ] || echo f-empty",
+        "1\nf-empty\n",
+    ),
     ("order-matters-file-then-dup", "ls /nonexist > f 2>&1; grep -c 'No such' f", "1\n"),
-    ("noclobber-blocks", "set -C; echo a > f; echo b > f; echo \"rc=$?\"; cat f", "rc=1\na\n"),
+    ("noclobber-blocks", 'set -C; echo a > f; echo b > f; echo "rc=$?"; cat f', "rc=1\na\n"),
     ("noclobber-override", "echo x >| f; set -C; echo y >| f; cat f", "y\n"),
     ("noclobber-append-ok", "set -C; echo x >> f; echo y >> f; cat f", "x\ny\n"),
     ("noclobber-devnull-ok", "set -C; echo x > /dev/null; echo ok", "ok\n"),
-    ("read-write", "echo hello > f; exec 3<> f; read -u 3 w; echo \"$w\"; echo X >&3; exec 3>&-; cat f",
-     "hello\nhello\nX\n"),
+    (
+        "read-write",
+        'echo hello > f; exec 3<> f; read -u 3 w; echo "$w"; echo X >&3; exec 3>&-; cat f',
+        "hello\nhello\nX\n",
+    ),
     ("read-write-overwrites-in-place", "echo abc > f; echo Z 1<>f; cat f", "Z\nc\n"),
     ("read-write-creates", "exec 3<>new; echo made >&3; cat new", "made\n"),
     ("stdin-read-write", "echo abc > f; cat 0<>f", "abc\n"),
@@ -67,16 +73,19 @@ DUPLICATION = Table(
     ("stdout-to-stderr", "echo x >&2 2>/dev/null; echo y 2>/dev/null >&2", ""),
     ("fd3-to-stdout", "exec 3>&1; echo to3 >&3", "to3\n"),
     ("swap", "{ echo out; echo err >&2; } 3>&1 1>&2 2>&3 | tr a-z A-Z", "ERR\n"),
-    ("close-stdout", "echo x >&-; echo \"rc=$?\"", "rc=1\n"),
-    ("close-stdin", "cat <&- 2>/dev/null; echo \"rc=$?\"", "rc=1\n"),
-    ("close-fd3", "exec 3>&1; echo to3 >&3; exec 3>&-; echo closed >&3; echo \"rc=$?\"", "to3\nrc=1\n"),
+    ("close-stdout", 'echo x >&-; echo "rc=$?"', "rc=1\n"),
+    ("close-stdin", 'cat <&- 2>/dev/null; echo "rc=$?"', "rc=1\n"),
+    ("close-fd3", 'exec 3>&1; echo to3 >&3; exec 3>&-; echo closed >&3; echo "rc=$?"', "to3\nrc=1\n"),
     ("input-dup", "echo data > f; exec 3<f; cat <&3", "data\n"),
-    ("move-output", "exec 4>f; echo data >&4; exec 5>&4-; echo more >&5; echo closed4 >&4; echo \"rc=$?\"; cat f",
-     "rc=1\ndata\nmore\n"),
-    ("move-input", "echo data > f; exec 3<f; exec 4<&3-; cat <&4; cat <&3; echo \"rc=$?\"", "data\nrc=1\n"),
+    (
+        "move-output",
+        'exec 4>f; echo data >&4; exec 5>&4-; echo more >&5; echo closed4 >&4; echo "rc=$?"; cat f',
+        "rc=1\ndata\nmore\n",
+    ),
+    ("move-input", 'echo data > f; exec 3<f; exec 4<&3-; cat <&4; cat <&3; echo "rc=$?"', "data\nrc=1\n"),
     ("move-stdout", "exec 3>&1-; echo x >&3", "x\n"),
-    ("dup-of-closed-fd", "echo hi >&7; echo \"rc=$?\"", "rc=1\n"),
-    ("read-closed-fd", "read x <&7; echo \"rc=$?\"", "rc=1\n"),
+    ("dup-of-closed-fd", 'echo hi >&7; echo "rc=$?"', "rc=1\n"),
+    ("read-closed-fd", 'read x <&7; echo "rc=$?"', "rc=1\n"),
     ("fd-above-9", "exec 12>f; echo big >&12; exec 12>&-; cat f", "big\n"),
     ("two-fds-same-file", "exec 3>f; { echo one; echo two >&2; } 2>&3 >&3; cat f", "one\ntwo\n"),
     ("inherited-by-child", "exec 3>f; sh -c 'echo child >&3'; cat f", "child\n"),
@@ -100,8 +109,8 @@ def test_bad_descriptor_message(bash_and_fmsh: Runner) -> None:
 HEREDOCS = Table(
     ("expands", "x=v; cat <<EOF\na $x\n$(echo sub) $((1+1)) \\$x\nEOF", "a v\nsub 2 $x\n"),
     ("quoted-delimiter-literal", "x=1; cat <<'EOF'\n$x `echo no` \\$ \\\\\nEOF", "$x `echo no` \\$ \\\\\n"),
-    ("double-quoted-delimiter", "x=1; cat <<\"EOF\"\n$x\nEOF", "$x\n"),
-    ("partly-quoted-delimiter", "x=1; cat <<E\"O\"F\n$x\nEOF", "$x\n"),
+    ("double-quoted-delimiter", 'x=1; cat <<"EOF"\n$x\nEOF', "$x\n"),
+    ("partly-quoted-delimiter", 'x=1; cat <<E"O"F\n$x\nEOF', "$x\n"),
     ("backslash-newline-joins", "cat <<EOF\na\\\nb\nEOF", "ab\n"),
     ("quotes-not-special", "x=v; cat <<EOF\n\"$x\" '$x'\nEOF", "\"v\" 'v'\n"),
     ("tabs-kept", "cat <<EOF\ntab\tkept\n\t  indent\nEOF", "tab\tkept\n\t  indent\n"),
@@ -111,22 +120,28 @@ HEREDOCS = Table(
     ("delimiter-must-be-whole-line", "cat <<EOF\nEOF x\n EOF\nEOF", "EOF x\n EOF\n"),
     ("two-on-one-line", "cat <<A; cat <<B\none\nA\ntwo\nB", "one\ntwo\n"),
     ("two-on-one-command-last-wins", "cat <<A <<B\none\nA\ntwo\nB", "two\n"),
-    ("mixed-quoting-on-one-line", "x=1; cat <<\"A\"; cat <<B\n$x one\nA\n$x two\nB", "$x one\n1 two\n"),
+    ("mixed-quoting-on-one-line", 'x=1; cat <<"A"; cat <<B\n$x one\nA\n$x two\nB', "$x one\n1 two\n"),
     ("command-after-on-same-line", "cat <<EOF; echo same-line\ndoc\nEOF", "doc\nsame-line\n"),
-    ("into-while-loop", "while read a b; do echo \"$b-$a\"; done <<EOF\n1 2\n3 4\nEOF", "2-1\n4-3\n"),
+    ("into-while-loop", 'while read a b; do echo "$b-$a"; done <<EOF\n1 2\n3 4\nEOF', "2-1\n4-3\n"),
     ("into-pipeline", "cat <<EOF | tr a-z A-Z\nlower\nEOF", "LOWER\n"),
     ("into-function", "f(){ cat; }; f <<EOF\ninto function\nEOF", "into function\n"),
     ("into-if", "if true; then cat; fi <<EOF\ninto if\nEOF", "into if\n"),
     ("into-file", "cat <<EOF > f\nbody\nEOF\ncat f", "body\n"),
-    ("in-command-substitution", "x=$(cat <<EOF\ninner\nEOF\n); echo \"[$x]\"", "[inner]\n"),
-    ("into-read", "read -r a b <<EOF\nfirst second third\nEOF\necho \"$a|$b\"", "first|second third\n"),
-    ("large", ("i=0; { while [ $i -lt 3000 ]; do echo \"line $i\"; i=$((i+1)); done; } > gen;"
-     " eval \"cat <<EOF\n$(cat gen)\nEOF\" | wc -l"), "3000\n"),
+    ("in-command-substitution", 'x=$(cat <<EOF\ninner\nEOF\n); echo "[$x]"', "[inner]\n"),
+    ("into-read", 'read -r a b <<EOF\nfirst second third\nEOF\necho "$a|$b"', "first|second third\n"),
+    (
+        "large",
+        (
+            'i=0; { while [ $i -lt 3000 ]; do echo "line $i"; i=$((i+1)); done; } > gen;'
+            ' eval "cat <<EOF\n$(cat gen)\nEOF" | wc -l'
+        ),
+        "3000\n",
+    ),
     ("here-string", "cat <<< 'here string'", "here string\n"),
     ("here-string-adds-newline", "cat <<< x | od -An -c | tr -s ' '", " x \\n\n"),
     ("here-string-no-split", "x='a  b'; cat <<< $x; cat <<< \"$x\"", "a  b\na  b\n"),
     ("here-string-empty", "cat <<< ''", "\n"),
-    ("here-string-expansions", "x=v; cat <<< \"$x $(echo s) $((2*3))\"", "v s 6\n"),
+    ("here-string-expansions", 'x=v; cat <<< "$x $(echo s) $((2*3))"', "v s 6\n"),
     ("here-string-to-read", "read -r a b <<< 'one two three'; echo \"$b\"", "two three\n"),
     ("here-string-to-loop", "while read l; do echo \"<$l>\"; done <<< $'a\\nb'", "<a>\n<b>\n"),
 )
@@ -181,8 +196,11 @@ COMPOUND = Table(
     ("while-read-loop-variables-kept", "printf 'a\\n' > f; while read l; do v=$l; done < f; echo $v", "a\n"),
     ("restored-after-compound", "{ echo in; } > f; echo out; cat f", "out\nin\n"),
     ("nested", "{ { echo inner; } > g; echo outer; } > f; cat f g", "outer\ninner\n"),
-    ("subshell-exit-trap-output-redirected", "(trap 'echo bye' EXIT; exit 2) > f; echo \"rc=$? [$(cat f)]\"",
-     "rc=2 [bye]\n"),
+    (
+        "subshell-exit-trap-output-redirected",
+        "(trap 'echo bye' EXIT; exit 2) > f; echo \"rc=$? [$(cat f)]\"",
+        "rc=2 [bye]\n",
+    ),
 )
 
 
@@ -212,20 +230,23 @@ def test_exec_redirections(table: Table, case: str, tmp_path_factory: pytest.Tem
 # --- failures ----------------------------------------------------------------------------------
 
 FAILURES = Table(
-    ("builtin-status-1", "echo x > /nonexist/f; echo \"rc=$?\"", "rc=1\n"),
+    ("builtin-status-1", 'echo x > /nonexist/f; echo "rc=$?"', "rc=1\n"),
     ("or-branch", "echo a > /nonexist/f || echo failed", "failed\n"),
-    ("and-branch-skipped", "echo a > /nonexist/f && echo ran; echo \"rc=$?\"", "rc=1\n"),
+    ("and-branch-skipped", 'echo a > /nonexist/f && echo ran; echo "rc=$?"', "rc=1\n"),
     ("external-not-run", "touch made > /nonexist/f; [ -e made ] || echo not-run", "not-run\n"),
-    ("builtin-not-run", "x=1; read x < /nonexist; echo \"$? $x\"", "1 1\n"),
-    ("input-missing-no-output-file", "cat < /nonexist > g; echo \"rc=$?\"; [ -f g ] && echo g-exists || echo no-g",
-     "rc=1\nno-g\n"),
-    ("second-redirect-fails", "echo hi > f 2> /nonexist/err; echo \"rc=$?\"; cat f", "rc=1\n"),
-    ("group", "{ echo in-group; } > /nonexist/f; echo \"rc=$?\"", "rc=1\n"),
-    ("while", "while false; do :; done > /nonexist/f; echo \"rc=$?\"", "rc=1\n"),
-    ("function-not-run", "f(){ echo ran >&2; }; f > /nonexist/f 2>/dev/null; echo \"rc=$?\"", "rc=1\n"),
-    ("ambiguous-empty", "e=; echo x > $e; echo \"rc=$?\"", "rc=1\n"),
+    ("builtin-not-run", 'x=1; read x < /nonexist; echo "$? $x"', "1 1\n"),
+    (
+        "input-missing-no-output-file",
+        'cat < /nonexist > g; echo "rc=$?"; [ -f g ] && echo g-exists || echo no-g',
+        "rc=1\nno-g\n",
+    ),
+    ("second-redirect-fails", 'echo hi > f 2> /nonexist/err; echo "rc=$?"; cat f', "rc=1\n"),
+    ("group", '{ echo in-group; } > /nonexist/f; echo "rc=$?"', "rc=1\n"),
+    ("while", 'while false; do :; done > /nonexist/f; echo "rc=$?"', "rc=1\n"),
+    ("function-not-run", 'f(){ echo ran >&2; }; f > /nonexist/f 2>/dev/null; echo "rc=$?"', "rc=1\n"),
+    ("ambiguous-empty", 'e=; echo x > $e; echo "rc=$?"', "rc=1\n"),
     ("ambiguous-two-words", "x='a b'; echo x > $x; echo \"rc=$?\"; ls", "rc=1\n"),
-    ("directory", "mkdir d; echo x > d; echo \"rc=$?\"", "rc=1\n"),
+    ("directory", 'mkdir d; echo x > d; echo "rc=$?"', "rc=1\n"),
 )
 
 
@@ -252,13 +273,18 @@ def test_redirect_failure_messages(bash_and_fmsh: Runner, script: str, message: 
 # --- named descriptors ---------------------------------------------------------------------------
 
 NAMED = Table(
-    ("output", "exec {fd}>f; echo \"big: $((fd >= 10))\"; echo viafd >&$fd; exec {fd}>&-; cat f",
-     "big: 1\nviafd\n"),
+    ("output", 'exec {fd}>f; echo "big: $((fd >= 10))"; echo viafd >&$fd; exec {fd}>&-; cat f', "big: 1\nviafd\n"),
     ("input", "echo hi > f; exec {rd}<f; read -u $rd l; echo $l", "hi\n"),
-    ("two-distinct", "exec {a}>f {b}>g; [ $a != $b ] && echo distinct; echo A >&$a; echo B >&$b; cat f g",
-     "distinct\nA\nB\n"),
-    ("dup-and-close", "exec {fd}>&1; echo via >&$fd; exec {fd}>&-; echo x >&$fd 2>/dev/null; echo \"rc=$?\"",
-     "via\nrc=1\n"),
+    (
+        "two-distinct",
+        "exec {a}>f {b}>g; [ $a != $b ] && echo distinct; echo A >&$a; echo B >&$b; cat f g",
+        "distinct\nA\nB\n",
+    ),
+    (
+        "dup-and-close",
+        'exec {fd}>&1; echo via >&$fd; exec {fd}>&-; echo x >&$fd 2>/dev/null; echo "rc=$?"',
+        "via\nrc=1\n",
+    ),
     ("here-string", "exec {rd}<<<'hs'; read -u $rd l; echo $l", "hs\n"),
     ("heredoc", "exec {h}<<EOF\ndoc\nEOF\nread -u $h l; echo $l", "doc\n"),
     ("read-write", "exec {rw}<>f; echo rw >&$rw; cat f", "rw\n"),
@@ -275,14 +301,22 @@ def test_named_descriptors(table: Table, case: str, tmp_path_factory: pytest.Tem
 
 RESTORED = Table(
     ("stdout-after-builtin", "echo x > f; echo y; cat f", "y\nx\n"),
-    ("stdin-after-builtin", "echo from-file > f; read a < f; read b <<< from-here; echo \"$a $b\"",
-     "from-file from-here\n"),
+    (
+        "stdin-after-builtin",
+        'echo from-file > f; read a < f; read b <<< from-here; echo "$a $b"',
+        "from-file from-here\n",
+    ),
     ("stderr-after-builtin", "echo e 2>/dev/null >&2; echo visible", "visible\n"),
-    ("fd3-closed-again", "echo x 3>f; echo y >&3 2>/dev/null; echo \"rc=$?\"", "x\nrc=1\n"),
+    ("fd3-closed-again", 'echo x 3>f; echo y >&3 2>/dev/null; echo "rc=$?"', "x\nrc=1\n"),
     ("after-failed-builtin", "cd /nonexist 2>/dev/null > f; echo still-stdout", "still-stdout\n"),
-    ("no-descriptor-leak",
-     ("ls /proc/$$/fd > before; echo x > f; read y < f; echo z 3>g; { :; } 4>h; f(){ :; }; f 5>i;"
-     " ls /proc/$$/fd > after; cmp -s before after && echo same"), "z\nsame\n"),
+    (
+        "no-descriptor-leak",
+        (
+            "ls /proc/$$/fd > before; echo x > f; read y < f; echo z 3>g; { :; } 4>h; f(){ :; }; f 5>i;"
+            " ls /proc/$$/fd > after; cmp -s before after && echo same"
+        ),
+        "z\nsame\n",
+    ),
     ("child-gets-no-extra-fds", "echo x 3>f; ls /proc/self/fd | wc -l", "x\n4\n"),
     ("pipeline-after-redirected-builtin", "echo a > f; echo b | cat", "b\n"),
     batch=False,

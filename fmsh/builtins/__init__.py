@@ -56,6 +56,7 @@ REGISTRY: dict[str, str] = {
     "getopts": "getopts:Getopts",
 }
 
+
 def load(name: str) -> type[Builtin] | None:
     spec = REGISTRY.get(name)
     if spec is None:

@@ -45,9 +45,7 @@ def declaration(name: str, cell: Cell) -> str:
 class _Declarer(Builtin):
     """What declare, local, export and readonly share: NAME[=VALUE] operands."""
 
-    def declare_operand(
-        self, operand: str | ArrayValue, local: bool, attributes: dict[str, str | bool]
-    ) -> bool:
+    def declare_operand(self, operand: str | ArrayValue, local: bool, attributes: dict[str, str | bool]) -> bool:
         """Apply one operand; False (after a message) when it is not a valid name."""
         sh = self.sh
         vars_ = sh.vars

@@ -69,7 +69,7 @@ class ArithEvaluator:
                 raise lexer.error("syntax error in expression")
         except ParseError as e:
             token = text[e.pos.offset :] if e.pos.offset < len(text) else text
-            raise ExpansionError(f"{text}: {e.message} (error token is \"{token}\")") from None
+            raise ExpansionError(f'{text}: {e.message} (error token is "{token}")') from None
         return expr
 
     # --- variables ----------------------------------------------------------------------

@@ -69,8 +69,9 @@ class WordEvaluator:
                         if not other or not any(c in other for c in value):
                             out.append(value)
                             continue
-            if any(type(p) is ast.BraceExpansion or type(p) is ast.BraceRange for p in parts) and (
-                self.options.values["braceexpand"]
+            if (
+                any(type(p) is ast.BraceExpansion or type(p) is ast.BraceRange for p in parts)
+                and (self.options.values["braceexpand"])
             ):
                 for alternative in brace_expand(parts):
                     self._expand_fields(alternative, out)
@@ -312,8 +313,10 @@ class WordEvaluator:
             if value is None and self.options.nounset and op not in ("@Q",):
                 raise ExpansionError(f"{ps.name}: unbound variable")
             value = self._transform(ps, value)
-        elif self.options.nounset and ps.name not in ("@", "*") and (
-            value is None or (ps.index is not None and not self.vars.is_set(ps.name))
+        elif (
+            self.options.nounset
+            and ps.name not in ("@", "*")
+            and (value is None or (ps.index is not None and not self.vars.is_set(ps.name)))
         ):
             raise ExpansionError(f"{_param_display(ps)}: unbound variable")
         self._emit(value, star, quoted, out)
@@ -479,8 +482,10 @@ class WordEvaluator:
             self._emit(value, star, quoted, out)
         else:  # ?
             if missing:
-                message = self.expand_string(ps.arg) if ps.arg.parts else (
-                    "parameter null or not set" if ":" in op else "parameter not set"
+                message = (
+                    self.expand_string(ps.arg)
+                    if ps.arg.parts
+                    else ("parameter null or not set" if ":" in op else "parameter not set")
                 )
                 raise ExpansionError(f"{ps.name}: {message}")
             self._emit(value, star, quoted, out)
@@ -679,7 +684,7 @@ def _is_at(part: ast.WordPart) -> bool:
 
 
 def _subscript_all(index: ast.Word) -> str:
-    """"@" or "*" for a subscript that means every element, else ""."""
+    """ "@" or "*" for a subscript that means every element, else ""."""
     if len(index.parts) == 1 and type(index.parts[0]) is ast.Literal and index.parts[0].text in ("@", "*"):
         return index.parts[0].text
     return ""

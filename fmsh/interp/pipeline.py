@@ -93,8 +93,13 @@ class PipelineRunner:
                 stdin_fd = previous_read
                 stderr_too = k < last and node.stderr_too[k]
 
-                def child(command: ast.Command = command, stdin_fd: int = stdin_fd, read_end: int = read_end,
-                          write_end: int = write_end, stderr_too: bool = stderr_too) -> int:
+                def child(
+                    command: ast.Command = command,
+                    stdin_fd: int = stdin_fd,
+                    read_end: int = read_end,
+                    write_end: int = write_end,
+                    stderr_too: bool = stderr_too,
+                ) -> int:
                     if stdin_fd != -1:
                         os.dup2(stdin_fd, 0)
                         os.close(stdin_fd)

@@ -133,7 +133,7 @@ class ArithParser:
         if not lx.text.startswith(end, lx.i, lx.end):
             if lx.at_end():
                 raise lx.incomplete(f"expected {end!r} to end the arithmetic expression")
-            raise lx.error(f"syntax error in expression (error token is \"{self._rest()}\")")
+            raise lx.error(f'syntax error in expression (error token is "{self._rest()}")')
         lx.i += len(end)
 
     def _rest(self) -> str:
@@ -252,8 +252,10 @@ class ArithParser:
             lx.i += 1
             expr = self.parse_comma()
             if not self._take(")"):
-                raise lx.incomplete("expected ')' in arithmetic expression") if lx.at_end() else lx.error(
-                    "expected ')' in arithmetic expression"
+                raise (
+                    lx.incomplete("expected ')' in arithmetic expression")
+                    if lx.at_end()
+                    else lx.error("expected ')' in arithmetic expression")
                 )
             return expr
         if c.isdigit():
@@ -264,7 +266,7 @@ class ArithParser:
             literal = text[lx.i : j]
             value = parse_number(literal)
             if value is None:
-                raise lx.error(f"value too great for base (error token is \"{literal}\")")
+                raise lx.error(f'value too great for base (error token is "{literal}")')
             lx.i = j
             return ast.ArithNumber(pos, value)
         if c.isalpha() or c == "_":
@@ -288,4 +290,4 @@ class ArithParser:
             return ast.ArithWord(pos, ast.Word(pos, [part]))
         if lx.at_end():
             raise lx.incomplete("syntax error: operand expected")
-        raise lx.error(f"syntax error: operand expected (error token is \"{self._rest() or c}\")")
+        raise lx.error(f'syntax error: operand expected (error token is "{self._rest() or c}")')

@@ -83,8 +83,11 @@ class CommandParser:
             return self.next()
         if tok.kind == EOF:
             raise self.lx.incomplete(f"`{opening.text}' without `{word}'", opening.offset)
-        raise self.lx.error(f"syntax error: expected `{word}' (for `{opening.text}' at line "
-                            f"{self.lx.source.line_col(opening.offset)[0]})", tok.offset)
+        raise self.lx.error(
+            f"syntax error: expected `{word}' (for `{opening.text}' at line "
+            f"{self.lx.source.line_col(opening.offset)[0]})",
+            tok.offset,
+        )
 
     def _skip_newlines(self) -> None:
         while self.peek().kind == NEWLINE:
@@ -260,8 +263,7 @@ class CommandParser:
         assert word is not None
         if op in ("<<", "<<-"):
             if any(type(p) in (ast.CommandSub, ast.ArithSub) for p in word.parts):
-                raise self.lx.error("a here-document delimiter cannot hold a command substitution",
-                                    target_tok.offset)
+                raise self.lx.error("a here-document delimiter cannot hold a command substitution", target_tok.offset)
             delimiter, quoted = _heredoc_delimiter(word)
             doc = ast.HereDoc(pos, delimiter, quoted, op == "<<-", None)
             self.lx.pending_heredocs.append(doc)
@@ -416,8 +418,10 @@ class CommandParser:
         self._skip_newlines()
         in_tok = self.next()
         if in_tok.literal != "in":
-            raise self._unexpected(in_tok) if in_tok.kind != EOF else self.lx.incomplete(
-                "`case' without `in'", opening.offset
+            raise (
+                self._unexpected(in_tok)
+                if in_tok.kind != EOF
+                else self.lx.incomplete("`case' without `in'", opening.offset)
             )
         arms: list[ast.CaseArm] = []
         while True:
@@ -449,8 +453,10 @@ class CommandParser:
             if tok.kind in _CASE_TERMINATORS:
                 terminator = self.next().kind
             elif tok.literal != "esac":
-                raise self._unexpected(tok) if tok.kind != EOF else self.lx.incomplete(
-                    "`case' without `esac'", opening.offset
+                raise (
+                    self._unexpected(tok)
+                    if tok.kind != EOF
+                    else self.lx.incomplete("`case' without `esac'", opening.offset)
                 )
             arms.append(ast.CaseArm(arm_pos, patterns, body, terminator))
         return ast.Case(self._pos(opening), subject_tok.word, arms, [])

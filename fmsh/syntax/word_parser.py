@@ -17,6 +17,7 @@ PATTERN_OPS = frozenset(["#", "##", "%", "%%", "/", "//", "/#", "/%", "^", "^^",
 _TRANSFORMS = frozenset("QEPAaUuLK")
 _EXTGLOB_OPS = frozenset("@*+?!")
 
+
 def is_name(text: str) -> bool:
     """A valid variable name: [A-Za-z_][A-Za-z0-9_]*."""
     if not text or not (text[0].isalpha() or text[0] == "_") or not text.isascii():
@@ -197,9 +198,7 @@ class WordParser:
                 self._flush(buf, parts)
                 parts.append(self._read_double_quoted())
             elif c == "$" or c == "`":
-                if c == "$" and lx.peek_char(1) == "'" and not (
-                    param_op and in_dquote and param_op not in PATTERN_OPS
-                ):
+                if c == "$" and lx.peek_char(1) == "'" and not (param_op and in_dquote and param_op not in PATTERN_OPS):
                     self._flush(buf, parts)
                     parts.append(self._read_ansi_c())
                     continue

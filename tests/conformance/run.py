@@ -82,8 +82,10 @@ def default_fmsh() -> list[str]:
     # Plain ``python -m fmsh`` would not find an uninstalled package: cases run
     # in a temp dir and PYTHONPATH is not passed on.  So put the repo on the
     # path first; alter_sys leaves the shell's arguments in sys.argv[1:].
-    boot = (f"import runpy, sys; sys.path.insert(0, {str(REPO_ROOT)!r}); "
-            "runpy.run_module('fmsh', run_name='__main__', alter_sys=True)")
+    boot = (
+        f"import runpy, sys; sys.path.insert(0, {str(REPO_ROOT)!r}); "
+        "runpy.run_module('fmsh', run_name='__main__', alter_sys=True)"
+    )
     return [sys.executable, "-c", boot]
 
 
@@ -128,8 +130,9 @@ def make_shims(shells: list[Shell], shim_dir: Path) -> bool:
     return made
 
 
-def run_case(case: Case, shell: Shell, path_var: str, timeout: float = DEFAULT_TIMEOUT,
-             defaults_only: bool = False) -> Result:
+def run_case(
+    case: Case, shell: Shell, path_var: str, timeout: float = DEFAULT_TIMEOUT, defaults_only: bool = False
+) -> Result:
     """Run one case under one shell in a fresh empty directory and judge it.
 
     A shell is judged by the answers the case accepts from a shell of its name
@@ -141,8 +144,13 @@ def run_case(case: Case, shell: Shell, path_var: str, timeout: float = DEFAULT_T
         env = {"PATH": path_var, "SH": shell.name, "TMP": tmp, "LC_ALL": "C.UTF-8"}
         # A session of its own, so a timeout can kill the shell's children too.
         proc = subprocess.Popen(
-            shell.argv, cwd=tmp, env=env, start_new_session=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            shell.argv,
+            cwd=tmp,
+            env=env,
+            start_new_session=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         code = case.code.encode("utf-8", "surrogateescape")
         status: int | None
@@ -171,8 +179,13 @@ def _kill_group(pgid: int) -> None:
         pass
 
 
-def run_all(cases: list[Case], shells: list[Shell], jobs: int | None = None,
-            timeout: float = DEFAULT_TIMEOUT, defaults_only: bool = False) -> list[Result]:
+def run_all(
+    cases: list[Case],
+    shells: list[Shell],
+    jobs: int | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    defaults_only: bool = False,
+) -> list[Result]:
     """Run every case under every shell, in parallel; results in (case, shell) order."""
     with tempfile.TemporaryDirectory(prefix="fmsh-conf-shims-") as shim_dir:
         path_var = str(HELPER_BIN) + ":"
@@ -180,8 +193,7 @@ def run_all(cases: list[Case], shells: list[Shell], jobs: int | None = None,
             path_var += shim_dir + ":"
         path_var += SYSTEM_PATH
         with ThreadPoolExecutor(max_workers=jobs or os.cpu_count() or 1) as pool:
-            futures = [pool.submit(run_case, c, sh, path_var, timeout, defaults_only)
-                       for c in cases for sh in shells]
+            futures = [pool.submit(run_case, c, sh, path_var, timeout, defaults_only) for c in cases for sh in shells]
             return [f.result() for f in futures]
 
 
@@ -235,8 +247,7 @@ def format_table(s: Summary) -> str:
     lines.append(row("TOTAL", sum(s.files.values()), [s.total(sh) for sh in s.shells]))
     for o in others:
         lines.append(f"ratio {o}/{ref} (summed passes): {s.ratio(o):.3f}")
-    lines.append("cases with a Python traceback: "
-                 + ", ".join(f"{sh} {s.tracebacks[sh]}" for sh in s.shells))
+    lines.append("cases with a Python traceback: " + ", ".join(f"{sh} {s.tracebacks[sh]}" for sh in s.shells))
     return "\n".join(lines)
 
 
@@ -274,9 +285,14 @@ def write_json(path: str, results: list[Result], s: Summary) -> None:
         "tracebacks": s.tracebacks,
         "results": [
             {
-                "file": Path(r.case.file).name, "line": r.case.line, "name": r.case.name,
-                "shell": r.shell, "passed": r.passed, "traceback": r.traceback,
-                "status": r.status, "expected_status": r.expected_status,
+                "file": Path(r.case.file).name,
+                "line": r.case.line,
+                "name": r.case.name,
+                "shell": r.shell,
+                "passed": r.passed,
+                "traceback": r.traceback,
+                "status": r.status,
+                "expected_status": r.expected_status,
                 "stdout": r.stdout.decode("utf-8", "backslashreplace"),
                 "expected_stdout": r.expected_stdout,
                 "stderr": r.stderr.decode("utf-8", "backslashreplace")[:2000],
@@ -289,24 +305,33 @@ def write_json(path: str, results: list[Result], s: Summary) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shell", action="append", type=parse_shell_arg, metavar="NAME=CMD",
-                    help="a shell to run (repeatable; the first is the reference). "
-                         "Default: bash=/bin/bash and fmsh")
+    ap.add_argument(
+        "--shell",
+        action="append",
+        type=parse_shell_arg,
+        metavar="NAME=CMD",
+        help="a shell to run (repeatable; the first is the reference). Default: bash=/bin/bash and fmsh",
+    )
     ap.add_argument("--jobs", type=int, default=os.cpu_count(), help="parallel cases (default: CPUs)")
     ap.add_argument("--file", metavar="GLOB", help="only spec files matching GLOB (e.g. 'redirect*')")
     ap.add_argument("--case", metavar="SUBSTR", help="only cases whose name contains SUBSTR")
     ap.add_argument("--verbose", action="store_true", help="show cases the reference passes and others fail")
     ap.add_argument("--json", metavar="OUT", help="write all results to OUT as JSON")
     ap.add_argument("--min-ratio", type=float, default=0.9, help="fail below this pass ratio (default 0.9)")
-    ap.add_argument("--defaults-only", action="store_true",
-                    help="judge every shell by the default lines, ignoring OK/N-I/BUG answers")
+    ap.add_argument(
+        "--defaults-only",
+        action="store_true",
+        help="judge every shell by the default lines, ignoring OK/N-I/BUG answers",
+    )
     ap.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per case (default 10)")
     args = ap.parse_args(argv)
 
     directory = corpus_dir()
     if not directory.is_dir():
-        print(f"skipped: ../shared/conformance not found (looked for {directory}; "
-              "set FMSH_CONFORMANCE_DIR to the directory of *.test.sh files)")
+        print(
+            f"skipped: ../shared/conformance not found (looked for {directory}; "
+            "set FMSH_CONFORMANCE_DIR to the directory of *.test.sh files)"
+        )
         return 0
     shells: list[Shell] = args.shell or default_shells()
     if len({sh.name for sh in shells}) != len(shells):

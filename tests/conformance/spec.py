@@ -103,10 +103,7 @@ class _Draft:
             if not lines:
                 raise SpecFormatError(f"{where}: case {self.name!r} has no code")
             code = "\n".join(lines) + "\n"
-        accepted = {
-            sh: Answer(_stream(f, "stdout", where), _status(f, where))
-            for sh, f in self.qualified.items()
-        }
+        accepted = {sh: Answer(_stream(f, "stdout", where), _status(f, where)) for sh, f in self.qualified.items()}
         return Case(
             file=path,
             name=self.name,
@@ -178,8 +175,11 @@ def parse_text(text: str, path: str = "<text>") -> list[Case]:
         if m is not None:
             draft.in_metadata = True
             qual, key, value = m.group("qual"), m.group("key"), m.group("value")
-            targets = ([draft.fields] if not qual else
-                       [draft.qualified.setdefault(sh, {}) for sh in m.group("shells").split("/")])
+            targets = (
+                [draft.fields]
+                if not qual
+                else [draft.qualified.setdefault(sh, {}) for sh in m.group("shells").split("/")]
+            )
             if key in ("STDOUT", "STDERR"):
                 if value.strip():
                     raise SpecFormatError(f"{path}:{lineno}: {key}: takes its value on the next lines")

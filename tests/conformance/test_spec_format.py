@@ -51,8 +51,10 @@ false
 def test_cases_and_defaults() -> None:
     cases = parse_text(SAMPLE, "sample.test.sh")
     assert [c.name for c in cases] == [
-        "one-line stdout", "block with blank lines, status",
-        "json and no END before the next key", "no stdout stated",
+        "one-line stdout",
+        "block with blank lines, status",
+        "json and no END before the next key",
+        "no stdout stated",
     ]
     one, block, js, none = cases
     assert (one.line, one.code, one.stdout, one.status) == (4, "echo hi\n", "hi\n", 0)

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Print the arguments as a Python 2 style list: ['a', 'b c'], bytes escaped as \\xNN."""
+
 import os
 import sys
 

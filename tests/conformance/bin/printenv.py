@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Print the value of each named environment variable, or None when unset."""
+
 import os
 import sys
 

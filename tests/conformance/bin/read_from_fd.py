@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """For each FD argument, print 'FD: ' and then up to 1024 bytes read from that descriptor."""
+
 import os
 import sys
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """List this process's open file descriptors as 'FD TARGET' (Linux /proc)."""
+
 import os
 
 d = "/proc/self/fd"

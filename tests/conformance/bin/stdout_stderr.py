@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
 """Usage: stdout_stderr.py [OUT [ERR [STATUS]]]; prints OUT to stdout, ERR to stderr, exits STATUS."""
+
 import os
 import sys
 
