@@ -50,8 +50,8 @@ LOOPS = Table(
     (
         "mixed-levels",
         (
-            "for i in 1 2 3; do for j in a b; do [ $j = b ] && continue 2; [ $i = 3 ] && break 2; echo $i$j; done; done;"
-            " echo end"
+            "for i in 1 2 3; do for j in a b; do [ $j = b ] && continue 2; [ $i = 3 ] && break 2;"
+            " echo $i$j; done; done; echo end"
         ),
         "1a\n2a\nend\n",
     ),
