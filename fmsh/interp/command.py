@@ -15,17 +15,16 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from fmsh.interp.redirect import Redirector
     from fmsh.interp.shell import Shell
 
 
 class CommandEvaluator:
     def __init__(self, shell: Shell) -> None:
         from fmsh.interp.pipeline import PipelineRunner
-        from fmsh.interp.redirect import Redirector
         from fmsh.interp.simple import SimpleCommandRunner
 
         self.sh = shell
-        self.redirector = Redirector(shell)
         self.simple = SimpleCommandRunner(shell, self)
         self.pipelines = PipelineRunner(shell, self)
         # Inside an if/while condition, a non-final && || element or a `!` pipeline,
@@ -66,6 +65,15 @@ class CommandEvaluator:
             return self.run_list(body)
         finally:
             self.errexit_suppressed -= 1
+
+    @property
+    def redirector(self) -> Redirector:
+        redirector = self.__dict__.get("_redirector")
+        if redirector is None:
+            from fmsh.interp.redirect import Redirector
+
+            redirector = self.__dict__["_redirector"] = Redirector(self.sh)
+        return redirector
 
     def with_redirects(self, redirects: list[ast.Redirect], action: Callable[[], int]) -> int:
         """Run `action` with the redirections in place; 1 if they fail."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 
-from fmsh.expand.arith import ArithEvaluator
 from fmsh.expand.word import WordEvaluator
 from fmsh.interp.command import CommandEvaluator
 from fmsh.interp.traps import Traps
@@ -20,8 +19,6 @@ from fmsh.runtime.errors import (
     ReturnFromFunction,
     ShellError,
 )
-from fmsh.runtime.fds import Descriptors
-from fmsh.runtime.jobs import JobTable
 from fmsh.runtime.process import CommandHash
 from fmsh.runtime.state import Options, Variables
 from fmsh.syntax import ast
@@ -33,9 +30,48 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fmsh.builtins.base import Builtin
+    from fmsh.expand.arith import ArithEvaluator
+    from fmsh.runtime.fds import Descriptors
+    from fmsh.runtime.jobs import JobTable
+
+
+def _make_jobs(shell: Shell) -> JobTable:
+    from fmsh.runtime.jobs import JobTable
+
+    return JobTable()
+
+
+def _make_fds(shell: Shell) -> Descriptors:
+    from fmsh.runtime.fds import Descriptors
+
+    return Descriptors()
+
+
+def _make_arith(shell: Shell) -> ArithEvaluator:
+    from fmsh.expand.arith import ArithEvaluator
+
+    return ArithEvaluator(shell)
+
+
+# Parts of the shell made on first use: start-up does not import what a command line
+# does not need (no job, no redirection, no arithmetic in `fmsh -c 'echo hi'`).
+_LAZY = {"jobs": _make_jobs, "fds": _make_fds, "arith": _make_arith}
 
 
 class Shell:
+    if TYPE_CHECKING:
+        jobs: JobTable
+        fds: Descriptors
+        arith: ArithEvaluator
+
+    def __getattr__(self, name: str) -> object:
+        factory = _LAZY.get(name)
+        if factory is None:
+            raise AttributeError(name)
+        value = factory(self)
+        setattr(self, name, value)  # later lookups find the attribute: no cost
+        return value
+
     def __init__(
         self,
         script_name: str = "fmsh",
@@ -62,12 +98,9 @@ class Shell:
         self.pid = os.getpid()
         self.in_child = False
         self.interrupted = False  # the top level stopped on SIGINT
-        self.jobs = JobTable()
         self.hash = CommandHash()
-        self.fds = Descriptors()
         self.traps = Traps(self)
         self.words = WordEvaluator(self)
-        self.arith = ArithEvaluator(self)
         self.cmd = CommandEvaluator(self)
         self._builtins: dict[str, Builtin | None] = {}
         self._parsed_words: dict[str, ast.Word] = {}

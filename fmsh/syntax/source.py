@@ -7,8 +7,6 @@ stays cheap.
 
 from __future__ import annotations
 
-from bisect import bisect_right
-
 
 class Source:
     """Program text with a name to report it by ("script.fmsh", "-c", "stdin")."""
@@ -36,6 +34,8 @@ class Source:
 
     def line_col(self, offset: int) -> tuple[int, int]:
         """1-based line and column of a character offset."""
+        from bisect import bisect_right
+
         starts = self._starts()
         index = bisect_right(starts, offset) - 1
         return index + 1 + self.line_offset, offset - starts[index] + 1
