@@ -143,7 +143,7 @@ class PipelineRunner:
 
         def body() -> int:
             # The EXIT trap of the subshell runs inside its redirections.
-            return sh.finish(sh._guarded(lambda: self._subshell_body(node.body)))
+            return sh.finish(sh.contain(lambda: self._subshell_body(node.body)))
 
         def child() -> int:
             return self.ev.with_redirects(node.redirects, body)

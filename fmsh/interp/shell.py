@@ -274,24 +274,24 @@ class Shell:
             self.jobs.forget_children()
             self.fds.forget_internal()
             self.traps.reset_for_subshell()
-            status = self.finish(self._guarded(action))
+            status = self.finish(self.contain(action))
         except BaseException:  # noqa: BLE001 - a child must never return into the parent's code
             pass
         finally:
             os._exit(status & 0xFF)
 
-    def _guarded(self, action: Callable[[], int]) -> int:
-        """Run an action the way the top level does: control flow and errors become statuses."""
+    def contain(self, action: Callable[[], int]) -> int:
+        """Run an action as a whole shell runs (the top level, a subshell): control flow
+        and errors that reach this far become its exit status."""
         try:
             return action()
-        except ExitShell as e:
-            return e.status
-        except ReturnFromFunction as e:
+        except (ExitShell, ReturnFromFunction) as e:
             return e.status
         except LoopControl:
             # break/continue cannot leave a subshell for the parent's loop.
             return 1
         except Interrupted:
+            self.interrupted = True
             return 130
         except ShellError as e:
             self.report(e.message)
@@ -299,7 +299,7 @@ class Shell:
         except RecursionError:
             self.report("maximum nesting depth exceeded")
             return 1
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001 - never a traceback to the user
             return self.internal_error(e)
 
     def internal_error(self, error: Exception) -> int:
@@ -399,15 +399,6 @@ class Shell:
             k += 1
         return status
 
-    def run_program(self, program: ast.Program) -> int:
-        """Run a parsed program at the top level; fatal errors end it with their status."""
-        try:
-            return self.run_top_level(program)
-        except ShellError as e:
-            self.report(e.message)
-            self.last_status = e.status
-            raise ExitShell(e.status) from None
-
     def run_script(self, text: str, name: str) -> int:
         """The whole life of a non-interactive shell: parse, run, EXIT trap. The status."""
         try:
@@ -419,25 +410,7 @@ class Shell:
             return 0  # set -n: read and check only
         if self.options.values.get("verbose"):
             write_fd(2, text if text.endswith("\n") else text + "\n")
-        return self.finish(self._top(lambda: self.run_program(program)))
-
-    def _top(self, action: Callable[[], int]) -> int:
-        try:
-            return action()
-        except ExitShell as e:
-            return e.status
-        except ReturnFromFunction as e:
-            return e.status
-        except LoopControl:
-            return 0
-        except Interrupted:
-            self.interrupted = True
-            return 130
-        except RecursionError:
-            self.report("maximum nesting depth exceeded")
-            return 1
-        except Exception as e:  # noqa: BLE001 - never a traceback to the user
-            return self.internal_error(e)
+        return self.finish(self.contain(lambda: self.run_top_level(program)))
 
     def eval_text(self, text: str, name: str = "eval") -> int:
         """`eval`: parse errors give status 2 and do not end the shell."""

@@ -429,14 +429,7 @@ class WordParser:
             op = c
             lx.i += 1
             arg = self._read_param_arg(op, in_dquote, "}")
-        elif c in "#%":
-            op = c
-            lx.i += 1
-            if lx.peek_char() == c:
-                op += c
-                lx.i += 1
-            arg = self._read_param_arg(op, in_dquote, "}")
-        elif c in "^,":
+        elif c in "#%^,":
             op = c
             lx.i += 1
             if lx.peek_char() == c:
