@@ -270,3 +270,30 @@ def resolve_fmsh(parser: argparse.ArgumentParser, given: str | None) -> str:
     if resolved is None or not os.access(resolved, os.X_OK):
         parser.error(f"fmsh {path!r} is not an executable")
     return resolved
+
+
+def fmsh_against_bash(
+    title: str,
+    fmsh: str,
+    bash: str,
+    cmd: str,
+    check: Check,
+    details: list[str],
+    runs: int,
+    warmup: int,
+    timeout: float,
+) -> tuple[Case, Case]:
+    """Run `cmd` in fmsh and in bash side by side; print the header and the table."""
+    print(f"## {title}\n")
+    print(f"fmsh:    {fmsh}")
+    print(f"bash:    {bash}")
+    for line in details:
+        print(line)
+    print(f"command: {cmd}")
+    print(f"runs:    {runs} per shell, round-robin, after {warmup} warm-up round(s)\n")
+    c_fmsh = Case("fmsh -c '...'", [fmsh, "-c", cmd], check=check)
+    c_bash = Case("bash -c '...'", [bash, "-c", cmd], check=check)
+    run_interleaved([c_fmsh, c_bash], runs=runs, warmup=warmup, timeout=timeout)
+    print(table([c_fmsh, c_bash]))
+    print()
+    return c_fmsh, c_bash

@@ -40,20 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--n must be at least 1")
 
     cmd = f"i=0; while [ $i -lt {n} ]; do i=$((i+1)); done; echo $i"
-    print("## loop\n")
-    print(f"fmsh:    {fmsh}")
-    print(f"bash:    {args.bash}")
-    print(f"command: {cmd}")
-    print(f"runs:    {runs} per shell, round-robin, after {warmup} warm-up round(s)\n")
-
-    check = t.expect_stdout(str(n))
-    c_fmsh = t.Case("fmsh -c '...'", [fmsh, "-c", cmd], check=check)
-    c_bash = t.Case("bash -c '...'", [args.bash, "-c", cmd], check=check)
+    c_fmsh, c_bash = t.fmsh_against_bash(
+        "loop", fmsh, args.bash, cmd, t.expect_stdout(str(n)), [], runs, warmup, args.timeout
+    )
     cases = [c_fmsh, c_bash]
-    t.run_interleaved(cases, runs=runs, warmup=warmup, timeout=args.timeout)
-
-    print(t.table(cases))
-    print()
     for c in cases:
         if c.ok:
             print(f"{c.label}: {c.median() / n * 1e6:.2f} us per iteration (median)")

@@ -121,21 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     path, size, expected = ensure_file(args.cache_dir, size_mb)
     cmd = f"cat {shlex.quote(str(path))} | grep x | wc -l"
 
-    print("## pipeline\n")
-    print(f"fmsh:    {fmsh}")
-    print(f"bash:    {args.bash}")
-    print(f"file:    {path} ({size / (1 << 20):.0f} MiB, {expected} lines with an x)")
-    print(f"command: {cmd}")
-    print(f"runs:    {runs} per shell, round-robin, after {warmup} warm-up round(s)\n")
-
-    check = count_check(expected)
-    c_fmsh = t.Case("fmsh -c '...'", [fmsh, "-c", cmd], check=check)
-    c_bash = t.Case("bash -c '...'", [args.bash, "-c", cmd], check=check)
+    details = [f"file:    {path} ({size / (1 << 20):.0f} MiB, {expected} lines with an x)"]
+    c_fmsh, c_bash = t.fmsh_against_bash(
+        "pipeline", fmsh, args.bash, cmd, count_check(expected), details, runs, warmup, args.timeout
+    )
     cases = [c_fmsh, c_bash]
-    t.run_interleaved(cases, runs=runs, warmup=warmup, timeout=args.timeout)
-
-    print(t.table(cases))
-    print()
     for c in cases:
         if c.ok:
             print(f"{c.label}: count {c.stdout}, {size / (1 << 20) / c.median():.0f} MiB/s (median)")
