@@ -179,6 +179,7 @@ def _read_all(fd: int) -> str:
 def _exit(shell, status: int) -> int:  # type: ignore[no-untyped-def]
     """The shell's last act. A shell stopped by SIGINT dies of SIGINT, as bash does, so
     that whoever ran it sees the signal (status 130 in their shell)."""
+    shell.close()
     if status == 130 and shell.interrupted:
         from fmsh.runtime import signals
 

@@ -246,6 +246,10 @@ class CommandEvaluator:
 
         return self.with_redirects(node.redirects, action)
 
+    def _remote_command(self, node: ast.RemoteCommand) -> int:
+        # Redirections apply on this side: `@web1 cat /etc/hosts > hosts.web1`.
+        return self.with_redirects(node.redirects, lambda: self.sh.remote.run(node))
+
     def _arith_command(self, node: ast.ArithCommand) -> int:
         def action() -> int:
             try:
@@ -274,6 +278,7 @@ _DISPATCH: dict[type, Callable[[CommandEvaluator, ast.Command], int]] = {
     ast.FunctionDef: CommandEvaluator._function_def,  # type: ignore[dict-item]
     ast.DoubleBracket: CommandEvaluator._double_bracket,  # type: ignore[dict-item]
     ast.ArithCommand: CommandEvaluator._arith_command,  # type: ignore[dict-item]
+    ast.RemoteCommand: CommandEvaluator._remote_command,  # type: ignore[dict-item]
 }
 
 # Commands whose failure trips `set -e` (compound commands leave it to their parts).

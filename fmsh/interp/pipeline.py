@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import os
 
+from fmsh.runtime import signals
+from fmsh.runtime.errors import Interrupted
 from fmsh.syntax import ast
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fmsh.interp.command import CommandEvaluator
+    from fmsh.interp.remote import RemoteHandle
     from fmsh.interp.shell import Shell
 
 
@@ -79,11 +82,14 @@ class PipelineRunner:
         return status
 
     def _run_stages(self, node: ast.Pipeline) -> list[int]:
+        """Start every stage, then wait for all. Local stages are forked copies of the
+        shell; remote stages run in threads of this process, which holds the SSH
+        connections, and own their ends of the pipes until they finish."""
         sh = self.sh
         commands = node.commands
         last = len(commands) - 1
         lastpipe = sh.options.shopt["lastpipe"] and not sh.options.interactive
-        pids: list[int] = []
+        started: list[tuple[int, int | RemoteHandle]] = []  # (stage, pid or remote handle)
         previous_read = -1
         try:
             for k, command in enumerate(commands):
@@ -92,6 +98,13 @@ class PipelineRunner:
                 read_end, write_end = os.pipe() if k < last else (-1, -1)
                 stdin_fd = previous_read
                 stderr_too = k < last and node.stderr_too[k]
+                if type(command) is ast.RemoteCommand:
+                    owned = [fd for fd in (stdin_fd, write_end) if fd != -1]
+                    out = write_end if write_end != -1 else 1
+                    handle = sh.remote.start(command, stdin_fd, out, owned, stderr_fd=out if stderr_too else 2)
+                    started.append((k, handle))
+                    previous_read = read_end
+                    continue
 
                 def child(
                     command: ast.Command = command,
@@ -111,32 +124,53 @@ class PipelineRunner:
                             os.dup2(1, 2)
                     return self.run_in_child(command)
 
-                pids.append(sh.fork(child))
+                started.append((k, sh.fork(child)))
                 if previous_read != -1:
                     os.close(previous_read)
                 if write_end != -1:
                     os.close(write_end)
                 previous_read = read_end
+            last_status: int | None = None
             if lastpipe:
                 stdin_fd, previous_read = previous_read, -1
-                return self._run_last_here(commands[last], stdin_fd, pids)
+                last_status = self._run_last_here(commands[last], stdin_fd)
         except BaseException:
             if previous_read != -1:
                 os.close(previous_read)
             raise
-        return sh.wait_foreground(pids)
+        return self._wait_stages(started, last_status)
 
-    def _run_last_here(self, command: ast.Command, stdin_fd: int, pids: list[int]) -> list[int]:
+    def _wait_stages(self, started: list[tuple[int, int | RemoteHandle]], last_status: int | None) -> list[int]:
+        """The statuses in stage order. A remote stage stopped by SIGINT ends the pipeline
+        as a local one killed by it does."""
+        statuses: dict[int, int] = {}
+        interrupted = False
+        for k, what in started:
+            if not isinstance(what, int):
+                try:
+                    statuses[k] = what.wait()
+                except Interrupted:
+                    statuses[k] = 130
+                    interrupted = True
+        local = [(k, pid) for k, pid in started if isinstance(pid, int)]
+        for (k, _), status in zip(local, self.sh.wait_foreground([pid for _, pid in local]), strict=True):
+            statuses[k] = status
+        if interrupted:
+            signals.state.sigint_seen = False
+            raise Interrupted()
+        ordered = [statuses[k] for k in sorted(statuses)]
+        return ordered + ([last_status] if last_status is not None else [])
+
+    def _run_last_here(self, command: ast.Command, stdin_fd: int) -> int:
         """`shopt -s lastpipe`: the last stage runs in this shell, reading the pipe."""
         sh = self.sh
         frame = sh.fds.push()
         try:
             sh.fds.place(stdin_fd, 0, frame)
             os.close(stdin_fd)
-            status = self.ev.run(command)
+            return self.ev.run(command)
         finally:
             sh.fds.restore(frame)
-        return sh.wait_foreground(pids) + [status]
 
     def run_subshell(self, node: ast.Subshell) -> int:
         sh = self.sh

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
     from fmsh.builtins.base import Builtin
     from fmsh.expand.arith import ArithEvaluator
+    from fmsh.interp.remote import RemoteRunner
     from fmsh.runtime.fds import Descriptors
     from fmsh.runtime.jobs import JobTable
 
@@ -53,9 +54,15 @@ def _make_arith(shell: Shell) -> ArithEvaluator:
     return ArithEvaluator(shell)
 
 
+def _make_remote(shell: Shell) -> RemoteRunner:
+    from fmsh.interp.remote import RemoteRunner
+
+    return RemoteRunner(shell)
+
+
 # Parts of the shell made on first use: start-up does not import what a command line
-# does not need (no job, no redirection, no arithmetic in `fmsh -c 'echo hi'`).
-_LAZY = {"jobs": _make_jobs, "fds": _make_fds, "arith": _make_arith}
+# does not need (no job, no redirection, no arithmetic, no SSH in `fmsh -c 'echo hi'`).
+_LAZY = {"jobs": _make_jobs, "fds": _make_fds, "arith": _make_arith, "remote": _make_remote}
 
 
 class Shell:
@@ -63,6 +70,7 @@ class Shell:
         jobs: JobTable
         fds: Descriptors
         arith: ArithEvaluator
+        remote: RemoteRunner
 
     def __getattr__(self, name: str) -> object:
         factory = _LAZY.get(name)
@@ -98,6 +106,7 @@ class Shell:
         self.pid = os.getpid()
         self.in_child = False
         self.interrupted = False  # the top level stopped on SIGINT
+        self.remote_fds: set[int] = set()  # pipe ends held by remote stages running here
         self.hash = CommandHash()
         self.traps = Traps(self)
         self.words = WordEvaluator(self)
@@ -271,6 +280,14 @@ class Shell:
         try:
             self.in_child = True
             signals.child_defaults(background)
+            for fd in list(self.remote_fds):  # a child must not hold a remote stage's pipe open
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self.remote_fds.clear()
+            if "remote" in self.__dict__:
+                self.remote.forget()
             self.jobs.forget_children()
             self.fds.forget_internal()
             self.traps.reset_for_subshell()
@@ -333,6 +350,8 @@ class Shell:
         if not body.commands:
             self.last_status = self.cmdsub_status = 0
             return ""
+        if _has_remote(body):
+            return self._command_sub_here(body)
         read_end, write_end = os.pipe()
 
         def child() -> int:
@@ -365,6 +384,49 @@ class Shell:
         if b"\0" in data:
             data = data.replace(b"\0", b"")
         return data.decode("utf-8", "surrogateescape").rstrip("\n")
+
+    def _command_sub_here(self, body: ast.CommandList) -> str:
+        """`$(@web1 nproc)`: run in this shell, not a forked copy, so that the stage uses
+        (and keeps) this shell's SSH connections. Unlike a subshell, variables it sets
+        stay set; `exit` in it ends only it."""
+        import threading
+
+        read_end, write_end = os.pipe()
+        chunks: list[bytes] = []
+
+        def collect() -> None:
+            while True:
+                chunk = os.read(read_end, 65536)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+
+        reader = threading.Thread(target=collect, daemon=True)
+        reader.start()
+        frame = self.fds.push()
+        errexit = self.options.errexit
+        try:
+            self.fds.place(write_end, 1, frame)
+            os.close(write_end)
+            if not self.options.shopt["inherit_errexit"]:
+                self.options.set("errexit", False)
+            try:
+                status = self.cmd.run_list(body)
+            except (ExitShell, ReturnFromFunction) as e:
+                status = e.status
+        finally:
+            self.options.set("errexit", errexit)
+            self.fds.restore(frame)
+            reader.join()
+            os.close(read_end)
+        self.last_status = self.cmdsub_status = status
+        data = b"".join(chunks).replace(b"\0", b"")
+        return data.decode("utf-8", "surrogateescape").rstrip("\n")
+
+    def close(self) -> None:
+        """At exit: say goodbye to the SSH servers."""
+        if "remote" in self.__dict__:
+            self.remote.close()
 
     # --- running text -------------------------------------------------------------------
 
@@ -448,6 +510,21 @@ class Shell:
     def finish(self, status: int) -> int:
         """Run the EXIT trap once; its `exit N` may change the status."""
         return self.traps.run_exit(status)
+
+
+_remote_in: dict[int, tuple[ast.CommandList, bool]] = {}
+
+
+def _has_remote(body: ast.CommandList) -> bool:
+    """Whether a command substitution's body has a remote stage (looked at once per body)."""
+    found = _remote_in.get(id(body))
+    if found is None or found[0] is not body:
+        from fmsh.interp.remote import contains_remote
+
+        if len(_remote_in) > 4096:
+            _remote_in.clear()
+        found = _remote_in[id(body)] = (body, contains_remote(body))
+    return found[1]
 
 
 def write_fd(fd: int, text: str) -> None:

@@ -3,8 +3,12 @@
 A redirection for a builtin, a function or a compound command changes the shell's
 descriptors in place; a `Frame` remembers what was there and puts it back. External
 commands inherit the table as it is when they are spawned, so one mechanism serves all.
-The copies the shell keeps for itself live at 10 and above, close-on-exec, and are moved
-out of the way when a user names their number.
+
+Descriptors 0-9 are the user's. The copies the shell keeps for itself live at 10 and
+above, close-on-exec, and are moved out of the way when a user names their number. The
+free numbers 3-9 hold close-on-exec placeholders (on /dev/null), so that what Python opens
+later (SSH sockets, a journal) lands at 10 or above too; to the user a placeholder is a
+closed descriptor.
 """
 
 from __future__ import annotations
@@ -26,9 +30,30 @@ class Frame:
         self.saved: list[tuple[int, int]] = []
 
 
+_USER_RANGE = range(3, 10)
+
+
 class Descriptors:
     def __init__(self) -> None:
         self.internal: set[int] = set()
+        self.placeholders: set[int] = set()
+        self.user_high: set[int] = set()  # descriptors >= 10 that the user opened
+        self._devnull = -1
+        self.protect_high = False  # set once the shell opens descriptors of its own >= 10
+
+    def reserve_low(self) -> None:
+        """Put placeholders on the free descriptors 3-9, before the shell opens
+        descriptors of its own (SSH connections), so that those land at 10 or above."""
+        self.protect_high = True
+        for fd in _USER_RANGE:
+            if not _is_open(fd):
+                self._placeholder(fd)
+
+    def _placeholder(self, fd: int) -> None:
+        if self._devnull == -1:
+            self._devnull = fcntl.fcntl(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), fcntl.F_DUPFD_CLOEXEC, 10)
+        os.dup2(self._devnull, fd, inheritable=False)
+        self.placeholders.add(fd)
 
     def _dup_internal(self, fd: int) -> int:
         new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, FIRST_INTERNAL_FD)
@@ -44,13 +69,9 @@ class Descriptors:
 
     def is_user_fd(self, fd: int) -> bool:
         """Whether `fd` is open and belongs to the user (not one of the shell's copies)."""
-        if fd in self.internal:
+        if fd in self.internal or fd in self.placeholders:
             return False
-        try:
-            fcntl.fcntl(fd, fcntl.F_GETFD)
-        except OSError:
-            return False
-        return True
+        return _is_open(fd)
 
     def _make_room(self, fd: int, frame: Frame | None) -> None:
         """The user names descriptor `fd`: move a shell copy that sits there elsewhere."""
@@ -68,18 +89,28 @@ class Descriptors:
         for target, _ in frame.saved:
             if target == fd:
                 return  # the first save holds the original
-        try:
-            saved = self._dup_internal(fd)
-        except OSError as e:
-            if e.errno != errno.EBADF:
-                raise
+        if fd in self.placeholders:
             saved = -1
+        else:
+            try:
+                saved = self._dup_internal(fd)
+            except OSError as e:
+                if e.errno != errno.EBADF:
+                    raise
+                saved = -1
         frame.saved.append((fd, saved))
 
     def place(self, source: int, target: int, frame: Frame | None) -> None:
         """Make `target` a copy of `source` (dup2), remembering the old `target`."""
         self._make_room(target, frame)
+        if target >= FIRST_INTERNAL_FD and self.protect_high and target not in self.user_high and _is_open(target):
+            from fmsh.runtime.errors import ShellError
+
+            raise ShellError(f"{target}: the shell itself uses this descriptor (use one below 10, or {{name}}>)")
         self._save(target, frame)
+        self.placeholders.discard(target)
+        if target >= FIRST_INTERNAL_FD:
+            self.user_high.add(target)
         if source != target:
             os.dup2(source, target)
         else:
@@ -89,8 +120,15 @@ class Descriptors:
     def close(self, target: int, frame: Frame | None) -> None:
         self._make_room(target, frame)
         self._save(target, frame)
+        self._close_user(target)
+
+    def _close_user(self, fd: int) -> None:
+        """Close a user's descriptor; in 3-9 a placeholder takes its place again."""
+        if fd in _USER_RANGE and self._devnull != -1:
+            self._placeholder(fd)
+            return
         try:
-            os.close(target)
+            os.close(fd)
         except OSError:
             pass
 
@@ -102,10 +140,7 @@ class Descriptors:
     def restore(self, frame: Frame) -> None:
         for fd, saved in reversed(frame.saved):
             if saved == -1:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+                self._close_user(fd)
             else:
                 os.dup2(saved, fd)
                 self._close_internal(saved)
@@ -122,18 +157,22 @@ class Descriptors:
     def allocate(self, source: int) -> int:
         """A new user descriptor (for `{name}>file`): the lowest free one from 10 up."""
         fd = FIRST_INTERNAL_FD
-        while True:
-            if fd not in self.internal:
-                try:
-                    fcntl.fcntl(fd, fcntl.F_GETFD)
-                except OSError:
-                    break
+        while fd in self.internal or _is_open(fd):
             fd += 1
         os.dup2(source, fd)
+        self.user_high.add(fd)
         return fd
 
 
 _ACTIVE_FRAMES: list[Frame] = []
+
+
+def _is_open(fd: int) -> bool:
+    try:
+        fcntl.fcntl(fd, fcntl.F_GETFD)
+    except OSError:
+        return False
+    return True
 
 
 def _high(fd: int) -> int:

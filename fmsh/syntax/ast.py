@@ -311,6 +311,25 @@ class SimpleCommand(Command):
     redirects: list[Redirect]
 
 
+class RemoteCommand(Command):
+    """`@HOSTS cmd args...` or `@HOSTS { script; }`: a stage run on hosts over SSH.
+
+    hosts:        the host pattern after the `@` (a word: `@$h` and `@web[01-$n]` expand)
+    words:        the remote argv, each word quoted so that the remote side gets it exactly;
+                  empty for a block
+    block:        a block's text, sent to the remote POSIX sh as written
+    block_names:  the variables the block uses: their local values are sent along
+    assignments:  settings for this stage only (`FMSH_OUTPUT=gather @web[1-9] uptime`)
+    """
+
+    assignments: list[Assignment]
+    hosts: Word
+    words: list[Word]
+    block: str | None
+    block_names: list[str]
+    redirects: list[Redirect]
+
+
 class Pipeline(Command):
     """`a | b | c`; `negated` for `!`; `stderr_too[i]` for a `|&` after stage i."""
 

@@ -229,6 +229,8 @@ class CommandParser:
                 redirects.append(self._redirect(self.next()))
             elif tok.kind == WORD:
                 assert tok.word is not None
+                if not words and _remote_hosts(tok.word) is not None:
+                    return self._remote_command(pos, assignments, redirects)
                 if words and self.lx.alias_blank:
                     # An alias ending in a blank: the next word is checked as well.
                     self.lx.alias_blank = False
@@ -251,6 +253,37 @@ class CommandParser:
             else:
                 break
         return ast.SimpleCommand(pos, assignments, words, redirects)
+
+    def _remote_command(
+        self, pos: Pos, assignments: list[ast.Assignment], redirects: list[ast.Redirect]
+    ) -> ast.RemoteCommand:
+        """`@HOSTS cmd args` or `@HOSTS { script; }` (the `@` word is the next token)."""
+        at_tok = self.next()
+        assert at_tok.word is not None
+        hosts = _remote_hosts(at_tok.word)
+        assert hosts is not None
+        nxt = self.peek()
+        if nxt.kind == WORD and nxt.literal == "{" and not redirects:
+            group = self._brace_group()
+            end = self.last_end
+            text = self.lx.text[nxt.offset + 1 : end - 1]
+            while self.peek().kind == REDIR:
+                redirects.append(self._redirect(self.next()))
+            names = sorted({p.name for p in _walk_parts(group) if isinstance(p, ast.ParamSub) and is_name(p.name)})
+            return ast.RemoteCommand(pos, assignments, hosts, [], text.strip(), names, redirects)
+        words: list[ast.Word] = []
+        while True:
+            tok = self.peek()
+            if tok.kind == REDIR:
+                redirects.append(self._redirect(self.next()))
+            elif tok.kind == WORD:
+                assert tok.word is not None
+                words.append(self.next().word)  # type: ignore[arg-type]
+            else:
+                break
+        if not words:
+            raise self.lx.error(f"`{at_tok.text}': a command or a {{ block }} must follow the hosts", tok.offset)
+        return ast.RemoteCommand(pos, assignments, hosts, words, None, [], redirects)
 
     def _redirect(self, tok: Token) -> ast.Redirect:
         op = tok.text
@@ -546,6 +579,31 @@ _COMPOUND = {
     "{": CommandParser._brace_group,
     "[[": CommandParser._double_bracket,
 }
+
+
+def _remote_hosts(word: ast.Word) -> ast.Word | None:
+    """The host pattern of a word that opens a remote stage (`@web1`, `@$h`), or None."""
+    first = word.parts[0]
+    if type(first) is not ast.Literal or not first.text.startswith("@"):
+        return None
+    rest = first.text[1:]
+    parts = ([ast.Literal(first.pos, rest)] if rest else []) + word.parts[1:]
+    return ast.Word(word.pos, parts) if parts else None
+
+
+def _walk_parts(node: object) -> list[ast.WordPart]:
+    """Every word part under a node (for the variables a remote block uses)."""
+    found: list[ast.WordPart] = []
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, ast.Node):
+            if isinstance(item, ast.WordPart):
+                found.append(item)
+            stack.extend(getattr(item, f) for f in item._fields if f != "pos")
+    return found
 
 
 def _is_function_name(name: str) -> bool:

@@ -1,0 +1,324 @@
+"""Evaluating remote stages (`@HOSTS cmd`): the interpreter's side of fmsh/remote.
+
+Expands the host pattern and the argv, resolves hosts (inventory, then `ssh -G`), quotes
+the argv for the remote shell, runs the stage with fmsh.remote, and reports: `$?`, the
+HOST_STATUS and HOST_FAILURE arrays, a one-line summary of failures on standard error.
+
+Settings, read from the shell's variables (so `FMSH_OUTPUT=gather @web[1-9] cmd` sets one
+stage only):
+    FMSH_OUTPUT           auto | prefix | plain | gather | json (see remote/output.py)
+    FMSH_FANOUT           how many hosts at a time (32)
+    FMSH_CONNECT_TIMEOUT  seconds to connect and authenticate (10, or ssh's ConnectTimeout)
+    FMSH_HOST_KEYS        yes (refuse unknown keys: the default) | accept-new | no
+    FMSH_INVENTORY        the inventory file (~/.config/fmsh/inventory.toml)
+    FMSH_SSH_CONFIG       an ssh config file for `ssh -G -F`
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from fmsh.expand.quote import shell_quote
+from fmsh.runtime import signals
+from fmsh.runtime.errors import Interrupted, ShellError
+from fmsh.runtime.state import AssocArray
+from fmsh.syntax import ast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from fmsh.interp.shell import Shell
+    from fmsh.remote.inventory import Inventory
+    from fmsh.remote.pool import Pool, Settings
+    from fmsh.remote.run import HostResult, HostTarget
+    from fmsh.remote.sshconfig import HostConfig, SSHConfigReader
+
+
+class RemoteHandle:
+    """A remote stage running in a thread of the shell (a stage of a pipeline)."""
+
+    def __init__(
+        self, runner: RemoteRunner, node: ast.RemoteCommand, fds: tuple[int | None, int, int], owned: list[int]
+    ) -> None:
+        self.status = 0
+        self.error: BaseException | None = None
+        self._owned = owned
+        runner.sh.remote_fds.update(owned)
+
+        def work() -> None:
+            try:
+                self.status = runner.run(node, *fds)
+            except BaseException as e:  # noqa: BLE001 - handed to the waiting thread
+                self.error = e
+            finally:
+                for fd in owned:
+                    runner.sh.remote_fds.discard(fd)
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+
+        self._thread = threading.Thread(target=work, name="fmsh-remote-stage", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> int:
+        while self._thread.is_alive():
+            self._thread.join(0.2)
+        if self.error is not None:
+            raise self.error
+        return self.status
+
+
+class RemoteRunner:
+    def __init__(self, shell: Shell) -> None:
+        self.sh = shell
+        self._pool: Pool | None = None
+        self._reader: SSHConfigReader | None = None
+        self._inventory: tuple[str, float, Inventory] | None = None
+
+    # --- running a stage ----------------------------------------------------------------
+
+    def run(self, node: ast.RemoteCommand, stdin_fd: int | None = -1, stdout_fd: int = 1, stderr_fd: int = 2) -> int:
+        """Run the stage to its end; `$?`. stdin_fd -1: the shell's standard input (unless
+        it is a terminal), None: nothing."""
+        sh = self.sh
+        if node.assignments:
+            return sh.cmd.simple._with_temp_assignments(
+                node.assignments, lambda: self._run(node, stdin_fd, stdout_fd, stderr_fd)
+            )
+        return self._run(node, stdin_fd, stdout_fd, stderr_fd)
+
+    def start(
+        self, node: ast.RemoteCommand, stdin_fd: int, stdout_fd: int, owned: list[int], stderr_fd: int = 2
+    ) -> RemoteHandle:
+        """Run the stage in a thread (a pipeline stage); the handle closes `owned` when
+        done. stdin_fd -1: the shell's standard input (the first stage)."""
+        return RemoteHandle(self, node, (stdin_fd, stdout_fd, stderr_fd), owned)
+
+    def _run(self, node: ast.RemoteCommand, stdin_fd: int | None, stdout_fd: int, stderr_fd: int) -> int:
+        from fmsh.remote.output import make_sink, summary
+        from fmsh.remote.run import RemoteRun
+
+        sh = self.sh
+        pattern = sh.words.expand_string(node.hosts)
+        command = self.command_text(node)
+        if sh.options.xtrace:
+            sh.trace_words([f"@{pattern}", command], node.pos)
+        targets = self.targets(pattern)
+        names = [t.name for t in targets]
+        mode = (sh.vars.get("FMSH_OUTPUT") or "auto").strip()
+        from fmsh.remote.output import MODES
+
+        if mode not in MODES:
+            raise ShellError(f"FMSH_OUTPUT={mode}: not one of {', '.join(MODES)}")
+        if stdin_fd == -1:
+            stdin_fd = None if os.isatty(0) else 0
+        sink = make_sink(mode, names, stdout_fd, stderr_fd)
+        settings = self.settings()
+        run = RemoteRun(
+            self.pool(),
+            settings,
+            targets,
+            command,
+            stdin_fd,
+            sink,
+            width=self._int_setting("FMSH_FANOUT", 32),
+            interrupted=lambda: signals.state.sigint_seen,
+        )
+        signals.state.waiting += 1
+        try:
+            results = run.run()
+        finally:
+            signals.state.waiting -= 1
+        self._report(results, mode, stderr_fd, summary)
+        if any(r.kind == "interrupted" for r in results):
+            raise Interrupted()
+        return _status(results)
+
+    def command_text(self, node: ast.RemoteCommand) -> str:
+        """What the remote shell runs: the argv, each word quoted so that it arrives as
+        exactly one argument; or a block, with the local values of its variables first."""
+        sh = self.sh
+        if node.block is None:
+            argv = sh.words.expand_argv(node.words)
+            if not argv:
+                raise ShellError("a remote stage needs a command")
+            return " ".join(shell_quote(a) for a in argv)
+        lines = []
+        for name in node.block_names:
+            value = sh.vars.get(name)
+            if value is not None:
+                lines.append(f"{name}={shell_quote(value)}")
+        script = "\n".join(lines + [node.block])
+        return "exec /bin/sh -c " + shell_quote(script)
+
+    def _report(self, results: list[HostResult], mode: str, stderr_fd: int, summary) -> None:  # type: ignore[no-untyped-def]
+        sh = self.sh
+        statuses = AssocArray()
+        classes = AssocArray()
+        for r in results:
+            statuses[r.name] = str(r.status)
+            if r.kind is not None:
+                classes[r.name] = r.kind
+        sh.vars.set_array("HOST_STATUS", statuses)
+        sh.vars.set_array("HOST_FAILURE", classes)
+        if mode == "json":
+            return
+        if len(results) == 1:
+            r = results[0]
+            if r.kind not in (None, "exit", "signal", "interrupted"):
+                sh.report(f"{r.name}: {r.kind}: {r.message}")
+            return
+        for r in results:
+            if r.kind not in (None, "exit", "interrupted"):
+                sh.report(f"{r.name}: {r.kind}: {r.message}")
+        line = summary(results)
+        if line is not None:
+            sh.report(line)
+
+    # --- hosts --------------------------------------------------------------------------
+
+    def targets(self, pattern: str) -> list[HostTarget]:
+        """The hosts of a pattern with their SSH settings (looked up in parallel)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from fmsh.remote import nodeset
+        from fmsh.remote.failures import RESOLVE, HostFailure
+        from fmsh.remote.run import HostTarget
+
+        refs = nodeset.expand(pattern, self.inventory())
+        if not refs:
+            raise ShellError(f"@{pattern}: no hosts")
+
+        def one(ref: nodeset.HostRef) -> HostTarget:
+            try:
+                return HostTarget(ref.name, self.config(ref.name, ref.user, ref.port))
+            except ShellError as e:
+                return HostTarget(ref.name, None, HostFailure(RESOLVE, e.message))
+
+        if len(refs) == 1:
+            return [one(refs[0])]
+        with ThreadPoolExecutor(min(16, len(refs))) as pool:
+            return list(pool.map(one, refs))
+
+    def config(self, name: str, user: str | None = None, port: int | None = None) -> HostConfig:
+        """One host's settings: inventory first (user and port written in the pattern
+        win), then `ssh -G` for the rest."""
+        inventory = self.inventory()
+        entry = inventory.entry(name) or inventory.default_entry(name)
+        config = self.reader().resolve(
+            name,
+            user=user or (entry.user if entry else None),
+            port=port or (entry.port if entry else None),
+            address=entry.address if entry else None,
+            jump=entry.jump if entry else None,
+        )
+        if entry is not None:
+            config.vars = entry.vars
+            config.source = f"{entry.source} + ssh -G"
+        return config
+
+    def inventory(self) -> Inventory:
+        from fmsh.remote.inventory import Inventory, default_path
+
+        sh = self.sh
+        path = sh.vars.get("FMSH_INVENTORY") or default_path(sh.vars.get("XDG_CONFIG_HOME"), sh.vars.get("HOME"))
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            mtime = -1.0
+        cached = self._inventory
+        if cached is None or cached[0] != path or cached[1] != mtime:
+            cached = self._inventory = (path, mtime, Inventory.load(path if mtime != -1.0 else None))
+        return cached[2]
+
+    def reader(self) -> SSHConfigReader:
+        from fmsh.remote.sshconfig import SSHConfigReader
+
+        config_file = self.sh.vars.get("FMSH_SSH_CONFIG") or None
+        if self._reader is None or self._reader.config_file != config_file:
+            self._reader = SSHConfigReader(config_file)
+        return self._reader
+
+    def pool(self) -> Pool:
+        if self._pool is None:
+            from fmsh.remote.pool import Pool
+
+            # From here on the shell owns descriptors of its own: keep them above 9.
+            self.sh.fds.reserve_low()
+
+            def resolve_jump(spec: str) -> HostConfig:
+                from fmsh.remote.nodeset import split_user_port
+
+                user, name, port = split_user_port(spec)
+                return self.config(name, user, port)
+
+            self._pool = Pool(resolve_jump)
+        return self._pool
+
+    def settings(self) -> Settings:
+        from fmsh.remote.pool import Settings
+
+        settings = Settings()
+        timeout = self.sh.vars.get("FMSH_CONNECT_TIMEOUT")
+        if timeout:
+            try:
+                settings.connect_timeout = float(timeout)
+            except ValueError:
+                raise ShellError(f"FMSH_CONNECT_TIMEOUT={timeout}: not a number of seconds") from None
+        keys = self.sh.vars.get("FMSH_HOST_KEYS")
+        if keys:
+            if keys not in ("yes", "accept-new", "no"):
+                raise ShellError(f"FMSH_HOST_KEYS={keys}: not one of yes, accept-new, no")
+            settings.host_keys = keys
+        return settings
+
+    def _int_setting(self, name: str, default: int) -> int:
+        value = self.sh.vars.get(name)
+        if not value:
+            return default
+        if not value.isdigit() or int(value) < 1:
+            raise ShellError(f"{name}={value}: not a positive number")
+        return int(value)
+
+    # --- life cycle ---------------------------------------------------------------------
+
+    def forget(self) -> None:
+        """In a forked child: the parent's connections must not be used or closed."""
+        if self._pool is not None:
+            self._pool.forget()
+        self._reader = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
+
+def _status(results: list[HostResult]) -> int:
+    """`$?` of a stage: a single host's status; for a fan-out 0 only when every host
+    succeeded, else 255 when a host could not run the command, else the highest status."""
+    if len(results) == 1:
+        return results[0].status
+    if all(r.kind is None for r in results):
+        return 0
+    from fmsh.remote.failures import CONNECTION_STATUS
+
+    if any(r.kind not in (None, "exit", "signal") for r in results):
+        return CONNECTION_STATUS
+    return max(r.status for r in results)
+
+
+def contains_remote(node: object) -> bool:
+    """Whether a command (list) has a remote stage in it, seen without running it."""
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ast.RemoteCommand):
+            return True
+        if isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, ast.Command) or isinstance(item, (ast.CommandList, ast.IfArm, ast.CaseArm)):
+            stack.extend(
+                getattr(item, f) for f in item._fields if f not in ("pos", "words", "assignments", "redirects")
+            )
+    return False

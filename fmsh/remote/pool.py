@@ -1,0 +1,263 @@
+"""SSH connections: one per host, opened on first use and kept for the life of the shell.
+
+Connecting is where most things go wrong, so it is done carefully: a cap on concurrent
+handshakes per server (sshd's MaxStartups drops the excess), connect-phase failures
+(refused, reset or closed during the banner or key exchange) retried with jittered
+backoff, host keys checked against known_hosts before any key is offered, ProxyJump through
+direct-tcpip channels of the jump host's own (pooled) connection.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import socket
+import threading
+import time
+
+from fmsh.remote import failures, known_hosts
+from fmsh.remote.failures import HostFailure
+from fmsh.remote.sshconfig import HostConfig
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import paramiko
+
+# Ciphers in the order fmsh asks for them: the AEAD ones first (one pass per packet).
+_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
+# OpenSSH's names for the key exchanges paramiko knows by another name.
+_KEX_ALIASES = {"curve25519-sha256": "curve25519-sha256@libssh.org"}
+
+
+class Settings:
+    """What the shell decides about connecting (from its variables, see interp/remote.py)."""
+
+    def __init__(self) -> None:
+        self.connect_timeout = 10.0
+        self.host_keys: str | None = None  # overrides StrictHostKeyChecking: yes, accept-new, no
+        self.handshakes_per_server = 8
+        self.connect_attempts = 3
+
+
+class Pool:
+    def __init__(self, resolve_jump: Callable[[str], HostConfig]) -> None:
+        # resolve_jump turns a ProxyJump entry ("user@host:port") into a HostConfig.
+        self.resolve_jump = resolve_jump
+        self._transports: dict[tuple[str, str, int, str | None], paramiko.Transport] = {}
+        self._locks: dict[tuple[str, str, int, str | None], threading.Lock] = {}
+        self._server_slots: dict[str, threading.Semaphore] = {}
+        self._keys: dict[str, object] = {}  # loaded private keys by path
+        self._known: dict[tuple[str, ...], known_hosts.KnownHosts] = {}
+        self._guard = threading.Lock()
+
+    # --- the pool -----------------------------------------------------------------------
+
+    def transport(self, config: HostConfig, settings: Settings) -> paramiko.Transport:
+        """A live, authenticated connection to the host: the kept one, or a new one."""
+        key = config.key
+        with self._guard:
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            transport = self._transports.get(key)
+            if transport is not None and transport.is_active():
+                return transport
+            transport = self._connect_with_retries(config, settings)
+            self._transports[key] = transport
+            return transport
+
+    def forget(self) -> None:
+        """In a forked child: the connections belong to the parent; do not touch them."""
+        self._transports = {}
+        self._locks = {}
+        self._server_slots = {}
+        self._guard = threading.Lock()
+
+    def close(self) -> None:
+        for transport in list(self._transports.values()):
+            try:
+                transport.close()
+            except Exception:  # noqa: BLE001 - closing what may already be dead
+                pass
+        self._transports.clear()
+
+    def connected(self) -> int:
+        return sum(1 for t in self._transports.values() if t.is_active())
+
+    # --- connecting ---------------------------------------------------------------------
+
+    def _connect_with_retries(self, config: HostConfig, settings: Settings) -> paramiko.Transport:
+        attempts = max(1, settings.connect_attempts)
+        delay = 0.1
+        for attempt in range(attempts):
+            try:
+                return self._connect(config, settings)
+            except HostFailure:
+                raise
+            except Exception as e:  # noqa: BLE001 - classified below
+                failure = failures.classify_connect_error(e)
+                retry = failure.kind == failures.REFUSED and attempt + 1 < attempts
+                if not retry:
+                    raise failure from None
+            time.sleep(delay * (1 + random.random()))
+            delay *= 2
+        raise AssertionError("unreachable")
+
+    def _server_slot(self, config: HostConfig, settings: Settings) -> threading.Semaphore:
+        with self._guard:
+            slot = self._server_slots.get(config.hostname)
+            if slot is None:
+                slot = self._server_slots[config.hostname] = threading.Semaphore(settings.handshakes_per_server)
+            return slot
+
+    def _connect(self, config: HostConfig, settings: Settings) -> paramiko.Transport:
+        import paramiko
+
+        timeout = config.connect_timeout or settings.connect_timeout
+        sock = self._open_socket(config, settings, timeout)
+        with self._server_slot(config, settings):
+            transport = paramiko.Transport(sock, disabled_algorithms=self._disabled(config))
+            try:
+                transport.banner_timeout = timeout
+                transport.handshake_timeout = timeout
+                transport.auth_timeout = timeout
+                options = transport.get_security_options()
+                options.ciphers = [c for c in _CIPHERS if c in options.ciphers] or options.ciphers
+                name = known_hosts.lookup_name(config.host_key_alias or config.hostname, config.port)
+                known = self._known_hosts(config)
+                preferred = known.known_types(name)
+                if preferred:
+                    # Ask for the key type on record first, as OpenSSH does.
+                    rest = [t for t in options.key_types if t not in preferred]
+                    options.key_types = [t for t in preferred if t in options.key_types] + rest
+                transport.start_client(timeout=timeout)
+                self._check_host_key(transport, config, settings, known, name)
+                self._authenticate(transport, config)
+            except BaseException:
+                transport.close()
+                raise
+        transport.set_keepalive(config.alive_interval or 30)
+        return transport
+
+    def _open_socket(self, config: HostConfig, settings: Settings, timeout: float) -> socket.socket | paramiko.Channel:
+        if config.proxy_jump:
+            return self._jump_channel(config, settings, timeout)
+        sock = socket.create_connection((config.hostname, config.port), timeout=timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+    def _jump_channel(self, config: HostConfig, settings: Settings, timeout: float) -> paramiko.Channel:
+        """A direct-tcpip channel to the host through the last jump host of the chain."""
+        hops = [h.strip() for h in (config.proxy_jump or "").split(",") if h.strip()]
+        jump = self.resolve_jump(hops[-1])
+        if len(hops) > 1:
+            jump.proxy_jump = ",".join(hops[:-1])
+        try:
+            via = self.transport(jump, settings)
+        except HostFailure as e:
+            raise HostFailure(e.kind, f"jump host {jump.name}: {e.message}") from None
+        try:
+            return via.open_channel("direct-tcpip", (config.hostname, config.port), ("127.0.0.1", 0), timeout=timeout)
+        except Exception as e:  # noqa: BLE001 - the jump host's answer
+            raise HostFailure(
+                failures.REFUSED, f"jump host {jump.name} cannot reach {config.hostname}:{config.port} ({e})"
+            ) from None
+
+    @staticmethod
+    def _disabled(config: HostConfig) -> dict[str, list[str]] | None:
+        """Key exchanges that the ssh config does not allow (KexAlgorithms)."""
+        if not config.kex:
+            return None
+        import paramiko
+
+        allowed = {_KEX_ALIASES.get(k, k) for k in config.kex}
+        disabled = [k for k in paramiko.Transport._preferred_kex if k not in allowed]
+        return {"kex": disabled} if disabled else None
+
+    # --- host keys ----------------------------------------------------------------------
+
+    def _known_hosts(self, config: HostConfig) -> known_hosts.KnownHosts:
+        key = tuple(config.known_hosts_files)
+        with self._guard:
+            found = self._known.get(key)
+            if found is None:
+                found = self._known[key] = known_hosts.KnownHosts(list(key))
+            return found
+
+    def _check_host_key(
+        self,
+        transport: paramiko.Transport,
+        config: HostConfig,
+        settings: Settings,
+        known: known_hosts.KnownHosts,
+        name: str,
+    ) -> None:
+        key = transport.get_remote_server_key()
+        key_type, blob = key.get_name(), key.asbytes()
+        with self._guard:
+            verdict, recorded = known.check(name, key_type, blob)
+        policy = settings.host_keys or config.strict_host_keys
+        shown = known_hosts.fingerprint(blob)
+        if verdict == known_hosts.OK:
+            return
+        if verdict == known_hosts.REVOKED:
+            raise HostFailure(failures.HOST_KEY, f"host key {key_type} {shown} is revoked ({recorded[0].path})")
+        if verdict == known_hosts.CHANGED:
+            old = ", ".join(f"{known_hosts.fingerprint(k.blob)} ({k.path}:{k.line})" for k in recorded)
+            raise HostFailure(
+                failures.HOST_KEY,
+                f"HOST KEY CHANGED: {name} now offers {key_type} {shown}; known: {old}. If the change "
+                "is expected, remove the old line (ssh-keygen -R) and connect again",
+            )
+        if policy in ("accept-new", "no"):
+            path = config.known_hosts_files[0] if config.known_hosts_files else os.path.expanduser("~/.ssh/known_hosts")
+            with self._guard:
+                known.add(path, name, key_type, blob, config.hash_known_hosts)
+            return
+        raise HostFailure(
+            failures.HOST_KEY,
+            f"unknown host key {key_type} {shown} for {name}: add it to known_hosts (ssh-keyscan) or "
+            "allow new keys with FMSH_HOST_KEYS=accept-new",
+        )
+
+    # --- authentication -----------------------------------------------------------------
+
+    def _authenticate(self, transport: paramiko.Transport, config: HostConfig) -> None:
+        import paramiko
+
+        tried = 0
+        for key in self._candidate_keys(config):
+            tried += 1
+            try:
+                transport.auth_publickey(config.user, key)  # type: ignore[arg-type]
+            except paramiko.AuthenticationException:
+                continue
+            if transport.is_authenticated():
+                return
+        what = f"{tried} key(s) offered" if tried else "no key to offer (no agent, no readable IdentityFile)"
+        raise HostFailure(failures.AUTH, f"{config.user}@{config.hostname}: public key refused; {what}")
+
+    def _candidate_keys(self, config: HostConfig) -> list[object]:
+        import paramiko
+
+        keys: list[object] = []
+        if not config.identities_only and os.environ.get("SSH_AUTH_SOCK"):
+            try:
+                keys.extend(paramiko.Agent().get_keys())
+            except Exception:  # noqa: BLE001 - an unusable agent is like no agent
+                pass
+        for path in config.identity_files:
+            with self._guard:
+                key = self._keys.get(path)
+            if key is None:
+                if not os.path.isfile(path):
+                    continue
+                try:
+                    key = paramiko.PKey.from_path(path)
+                except Exception:  # noqa: BLE001 - encrypted or unreadable: skipped, like ssh -o BatchMode
+                    continue
+                with self._guard:
+                    self._keys[path] = key
+            keys.append(key)
+        return keys

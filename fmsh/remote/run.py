@@ -1,0 +1,348 @@
+"""A command on N hosts: connect, start, stream, stop, and tell how each host ended.
+
+Worker threads (at most `width` hosts at a time) connect through the pool and start the
+command; one loop (in the thread that called `run`) reads every channel as data arrives
+and hands it to the output sink, so a slow host never holds up the others. Standard input
+goes to a single host as a stream; to several hosts, it is read once and sent to each.
+
+Stopping (SIGINT, a deadline) sends the remote side a signal request, which OpenSSH's sshd
+delivers to the command's whole process group (killpg): INT or TERM first, KILL after a
+grace period. Closing a channel alone would leave the command running.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import selectors
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from fmsh.remote import failures
+from fmsh.remote.failures import HostFailure
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import paramiko
+
+    from fmsh.remote.output import Sink
+    from fmsh.remote.pool import Pool, Settings
+    from fmsh.remote.sshconfig import HostConfig
+
+_GRACE = 2.0  # seconds between the polite signal and KILL, and between KILL and giving up
+_SIGNALS = {"HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9, "USR1": 10,
+            "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15}  # fmt: skip
+
+
+class HostTarget:
+    """A host of a stage: its config, or the failure that stopped it before connecting."""
+
+    __slots__ = ("name", "config", "failure")
+
+    def __init__(self, name: str, config: HostConfig | None, failure: HostFailure | None = None) -> None:
+        self.name = name
+        self.config = config
+        self.failure = failure
+
+
+class HostResult:
+    """How a host ended: status as `$?` would show it, kind None for success or a class."""
+
+    __slots__ = ("name", "status", "kind", "message")
+
+    def __init__(self, name: str, status: int, kind: str | None, message: str = "") -> None:
+        self.name = name
+        self.status = status
+        self.kind = kind
+        self.message = message
+
+    def __repr__(self) -> str:
+        return f"HostResult({self.name!r}, {self.status}, {self.kind!r})"
+
+
+class _Active:
+    """A host whose command is running."""
+
+    __slots__ = ("index", "channel", "stop_sent", "killed_at")
+
+    def __init__(self, index: int, channel: paramiko.Channel) -> None:
+        self.index = index
+        self.channel = channel
+        self.stop_sent: float | None = None
+        self.killed_at: float | None = None
+
+
+class RemoteRun:
+    def __init__(
+        self,
+        pool: Pool,
+        settings: Settings,
+        targets: list[HostTarget],
+        command: str,
+        stdin_fd: int | None,
+        sink: Sink,
+        width: int = 32,
+        interrupted: Callable[[], bool] | None = None,
+    ) -> None:
+        self.pool = pool
+        self.settings = settings
+        self.targets = targets
+        self.command = command
+        self.stdin_fd = stdin_fd
+        self.sink = sink
+        self.width = max(1, width)
+        self.interrupted = interrupted  # polled: a SIGINT the shell noted
+        self.results: list[HostResult | None] = [None] * len(targets)
+        self._posted: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
+        self._done = [threading.Event() for _ in targets]
+        self._stop: tuple[str, str, int] | None = None  # (signal, failure class, status)
+        self._wake_r, self._wake_w = os.pipe()
+        self._broadcast: bytes | None = None
+
+    # --- control from other threads -----------------------------------------------------
+
+    def request_stop(self, signal: str = "INT", kind: str = failures.INTERRUPTED, status: int = 130) -> None:
+        """Stop every host (SIGINT: INT, 130; a deadline: TERM, 124). Thread-safe."""
+        if self._stop is None:
+            self._stop = (signal, kind, status)
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_w, b"x")
+        except OSError:
+            pass
+
+    def _post(self, index: int, item: object) -> None:
+        self._posted.put((index, item))
+        self._wake()
+
+    # --- the run ------------------------------------------------------------------------
+
+    def run(self) -> list[HostResult]:
+        """Run to the end; every host gets a result."""
+        if self.stdin_fd is not None and len(self.targets) > 1:
+            self._broadcast = _read_all(self.stdin_fd)
+        selector = selectors.DefaultSelector()
+        selector.register(self._wake_r, selectors.EVENT_READ, None)
+        active: dict[int, _Active] = {}
+        awaiting_status: dict[int, _Active] = {}
+        workers = ThreadPoolExecutor(min(self.width, len(self.targets)), thread_name_prefix="fmsh-connect")
+        try:
+            for index, target in enumerate(self.targets):
+                workers.submit(self._start_host, index, target)
+            while any(r is None for r in self.results):
+                timeout = 0.01 if awaiting_status else 0.2
+                for key, _ in selector.select(timeout):
+                    if key.data is None:
+                        os.read(self._wake_r, 4096)
+                        continue
+                    host = active.get(key.data)
+                    if host is not None and self._pump(host):
+                        selector.unregister(host.channel)
+                        del active[key.data]
+                        awaiting_status[key.data] = host
+                self._take_posted(selector, active)
+                for index, host in list(awaiting_status.items()):
+                    if self._finished(host):
+                        del awaiting_status[index]
+                if self._stop is None and self.interrupted is not None and self.interrupted():
+                    self.request_stop()
+                if self._stop is not None:
+                    self._stopping(list(active.values()) + list(awaiting_status.values()))
+                self.sink.tick()
+        finally:
+            workers.shutdown(wait=False, cancel_futures=True)
+            for event in self._done:
+                event.set()
+            selector.close()
+            os.close(self._wake_r)
+            os.close(self._wake_w)
+        results = [r for r in self.results if r is not None]
+        self.sink.finish(results)
+        return results
+
+    # --- workers: connect and start -----------------------------------------------------
+
+    def _start_host(self, index: int, target: HostTarget) -> None:
+        """In a worker thread: connect, start the command, then hold the slot until done."""
+        try:
+            if self._stop is not None:
+                raise HostFailure(self._stop[1], "stopped before it started")
+            if target.failure is not None:
+                raise target.failure
+            assert target.config is not None
+            transport = self.pool.transport(target.config, self.settings)
+            if self._stop is not None:
+                raise HostFailure(self._stop[1], "stopped before it started")
+            try:
+                channel = transport.open_session(timeout=self.settings.connect_timeout)
+                _capture_exit_signal(channel)
+                channel.exec_command(self.command)
+            except Exception as e:  # noqa: BLE001 - classified
+                raise HostFailure(failures.CHANNEL, f"cannot start the command ({e})") from None
+            self._feed_stdin(channel)
+            self._post(index, channel)
+        except HostFailure as failure:
+            self._post(index, failure)
+            return
+        except Exception as e:  # noqa: BLE001 - every failure becomes a class
+            self._post(index, failures.classify_connect_error(e))
+            return
+        self._done[index].wait()
+
+    def _feed_stdin(self, channel: paramiko.Channel) -> None:
+        if self.stdin_fd is None:
+            channel.shutdown_write()
+            return
+        data = self._broadcast
+        target = _send_all if data is not None else _stream
+        thread = threading.Thread(
+            target=target, args=(channel, data if data is not None else self.stdin_fd), daemon=True
+        )
+        thread.start()
+
+    # --- the loop -----------------------------------------------------------------------
+
+    def _take_posted(self, selector: selectors.BaseSelector, active: dict[int, _Active]) -> None:
+        while True:
+            try:
+                index, item = self._posted.get_nowait()
+            except queue.Empty:
+                return
+            if isinstance(item, HostFailure):
+                status = (
+                    self._stop[2] if item.kind == failures.INTERRUPTED and self._stop else failures.CONNECTION_STATUS
+                )
+                self._record(index, HostResult(self.targets[index].name, status, item.kind, item.message))
+                continue
+            host = _Active(index, item)  # type: ignore[arg-type]
+            active[index] = host
+            selector.register(host.channel, selectors.EVENT_READ, index)
+
+    def _pump(self, host: _Active) -> bool:
+        """Move what a channel has to the sink; True when its streams have ended."""
+        channel = host.channel
+        while channel.recv_ready():
+            self.sink.data(host.index, 1, channel.recv(65536))
+        while channel.recv_stderr_ready():
+            self.sink.data(host.index, 2, channel.recv_stderr(65536))
+        return bool(channel.eof_received or channel.closed)
+
+    def _finished(self, host: _Active) -> bool:
+        """Record the host's end once its exit status (or its channel's end) is known."""
+        channel = host.channel
+        self._pump(host)
+        name = self.targets[host.index].name
+        if self._stop is not None and host.stop_sent is not None and (channel.exit_status_ready() or channel.closed):
+            _, kind, status = self._stop
+            result = HostResult(name, status, kind, "stopped")
+        elif getattr(channel, "fmsh_signal", None):
+            signal_name = channel.fmsh_signal  # type: ignore[attr-defined]
+            result = HostResult(
+                name, 128 + _SIGNALS.get(signal_name, 0), failures.SIGNAL, f"killed by SIG{signal_name}"
+            )
+        elif channel.exit_status_ready() and channel.exit_status >= 0:
+            status = channel.exit_status
+            result = HostResult(
+                name, status, None if status == 0 else failures.EXIT, f"exit {status}" if status else ""
+            )
+        elif channel.closed:
+            transport = channel.get_transport()
+            lost = transport is None or not transport.is_active()
+            why = "the connection was lost" if lost else "the channel closed without an exit status"
+            result = HostResult(name, failures.CONNECTION_STATUS, failures.LOST, why)
+        else:
+            return False
+        channel.close()
+        self._record(host.index, result)
+        return True
+
+    def _record(self, index: int, result: HostResult) -> None:
+        self.results[index] = result
+        self.sink.host_done(index, result)
+        self._done[index].set()
+
+    def _stopping(self, hosts: list[_Active]) -> None:
+        """Escalate: the stop signal, then KILL, then give up on the channel."""
+        assert self._stop is not None
+        now = time.monotonic()
+        for host in hosts:
+            if self.results[host.index] is not None:
+                continue
+            if host.stop_sent is None:
+                host.stop_sent = now
+                send_signal(host.channel, self._stop[0])
+            elif host.killed_at is None and now - host.stop_sent > _GRACE:
+                host.killed_at = now
+                send_signal(host.channel, "KILL")
+            elif host.killed_at is not None and now - host.killed_at > _GRACE:
+                host.channel.close()
+
+
+def send_signal(channel: paramiko.Channel, name: str) -> None:
+    """An SSH "signal" channel request (RFC 4254 6.9); sshd signals the process group."""
+    from paramiko.common import cMSG_CHANNEL_REQUEST
+    from paramiko.message import Message
+
+    message = Message()
+    message.add_byte(cMSG_CHANNEL_REQUEST)
+    message.add_int(channel.remote_chanid)
+    message.add_string("signal")
+    message.add_boolean(False)
+    message.add_string(name)
+    try:
+        channel.transport._send_user_message(message)  # type: ignore[union-attr]
+    except Exception:  # noqa: BLE001 - a dead connection cannot be signalled; it is lost anyway
+        pass
+
+
+def _capture_exit_signal(channel: paramiko.Channel) -> None:
+    """paramiko drops "exit-signal"; keep its signal name (a killed command is 128 + N)."""
+    original = channel._handle_request
+
+    def handle(message: paramiko.Message) -> None:
+        start = message.packet.tell()
+        if message.get_text() == "exit-signal":
+            message.get_boolean()
+            channel.fmsh_signal = message.get_text()  # type: ignore[attr-defined]
+            channel.status_event.set()
+            return
+        message.packet.seek(start)
+        original(message)
+
+    channel._handle_request = handle  # type: ignore[method-assign]
+
+
+def _read_all(fd: int) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+def _stream(channel: paramiko.Channel, fd: int) -> None:
+    """Standard input to one host, as it comes."""
+    try:
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            channel.sendall(chunk)
+        channel.shutdown_write()
+    except (OSError, EOFError):
+        pass  # the command ended before reading all of it
+
+
+def _send_all(channel: paramiko.Channel, data: bytes) -> None:
+    try:
+        if data:
+            channel.sendall(data)
+        channel.shutdown_write()
+    except (OSError, EOFError):
+        pass

@@ -1,0 +1,165 @@
+"""A host's SSH settings, as OpenSSH itself answers them (`ssh -G`).
+
+`ssh -G` applies ~/.ssh/config with its Include and Match rules, so fmsh sees what `ssh`
+would use: HostName, User, Port, IdentityFile, ProxyJump, known_hosts files, host key
+checking, timeouts. Inventory settings are given to it as command-line overrides, which
+OpenSSH ranks above the config file. Answers are kept for the life of the shell.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import subprocess
+import threading
+
+from fmsh.runtime.errors import ShellError
+
+_DEFAULT_IDENTITIES = ("~/.ssh/id_ed25519", "~/.ssh/id_ecdsa", "~/.ssh/id_rsa")
+
+
+class HostConfig:
+    """What is needed to reach one host."""
+
+    __slots__ = (
+        "name", "hostname", "user", "port", "identity_files", "identities_only", "proxy_jump",
+        "known_hosts_files", "strict_host_keys", "hash_known_hosts", "connect_timeout",
+        "alive_interval", "kex", "host_key_alias", "vars", "source",
+    )  # fmt: skip
+
+    def __init__(self, name: str) -> None:
+        self.name = name  # as the pattern wrote it (what output is labelled with)
+        self.hostname = name
+        self.user = ""
+        self.port = 22
+        self.identity_files: list[str] = []
+        self.identities_only = False
+        self.proxy_jump: str | None = None
+        self.known_hosts_files: list[str] = []
+        self.strict_host_keys = "ask"
+        self.hash_known_hosts = False
+        self.connect_timeout: float | None = None
+        self.alive_interval = 0
+        self.kex: list[str] = []
+        self.host_key_alias: str | None = None
+        self.vars: dict[str, str] = {}
+        self.source = "ssh -G"
+
+    @property
+    def key(self) -> tuple[str, str, int, str | None]:
+        """What makes two configs the same connection."""
+        return (self.user, self.hostname, self.port, self.proxy_jump)
+
+    def address(self) -> str:
+        host = self.hostname if ":" not in self.hostname else f"[{self.hostname}]"
+        return f"{self.user}@{host}:{self.port}"
+
+
+class SSHConfigReader:
+    """`ssh -G` answers, cached; thread-safe (fan-out resolves hosts in parallel)."""
+
+    def __init__(self, config_file: str | None = None) -> None:
+        self.config_file = config_file
+        self._cache: dict[tuple[str, ...], HostConfig] = {}
+        self._lock = threading.Lock()
+        self._ssh = shutil.which("ssh")
+
+    def resolve(
+        self,
+        name: str,
+        user: str | None = None,
+        port: int | None = None,
+        address: str | None = None,
+        jump: str | None = None,
+    ) -> HostConfig:
+        key = (name, user or "", str(port or ""), address or "", jump or "", self.config_file or "")
+        with self._lock:
+            found = self._cache.get(key)
+        if found is not None:
+            return found
+        config = (
+            self._ask_ssh(name, user, port, address, jump)
+            if self._ssh
+            else self._without_ssh(name, user, port, address, jump)
+        )
+        with self._lock:
+            self._cache[key] = config
+        return config
+
+    def _ask_ssh(
+        self, name: str, user: str | None, port: int | None, address: str | None, jump: str | None
+    ) -> HostConfig:
+        argv = [self._ssh or "ssh", "-G"]
+        if self.config_file:
+            argv += ["-F", self.config_file]
+        if user:
+            argv += ["-l", user]
+        if port:
+            argv += ["-p", str(port)]
+        if address:
+            argv += ["-o", f"HostName={address}"]
+        if jump:
+            argv += ["-J", jump]
+        argv += ["--", name]
+        proc = subprocess.run(argv, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+        if proc.returncode != 0:
+            detail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"status {proc.returncode}"
+            raise ShellError(f"{name}: ssh -G failed: {detail}")
+        return _parse(name, proc.stdout)
+
+    def _without_ssh(
+        self, name: str, user: str | None, port: int | None, address: str | None, jump: str | None
+    ) -> HostConfig:
+        """No OpenSSH client on this machine: defaults, as ssh would have them."""
+        config = HostConfig(name)
+        config.hostname = address or name
+        config.user = user or getpass.getuser()
+        config.port = port or 22
+        config.identity_files = [os.path.expanduser(p) for p in _DEFAULT_IDENTITIES]
+        home = os.path.expanduser("~")
+        config.known_hosts_files = [f"{home}/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts"]
+        config.proxy_jump = jump
+        config.source = "defaults (no ssh client found)"
+        return config
+
+
+def _parse(name: str, text: str) -> HostConfig:
+    config = HostConfig(name)
+    known_user: list[str] = []
+    known_global: list[str] = []
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        key = key.lower()
+        if key == "hostname":
+            config.hostname = value
+        elif key == "user":
+            config.user = value
+        elif key == "port":
+            config.port = int(value)
+        elif key == "identityfile":
+            config.identity_files.append(os.path.expanduser(value))
+        elif key == "identitiesonly":
+            config.identities_only = value == "yes"
+        elif key == "proxyjump" and value != "none":
+            config.proxy_jump = value
+        elif key == "userknownhostsfile":
+            known_user += [os.path.expanduser(p) for p in value.split()]
+        elif key == "globalknownhostsfile":
+            known_global += [os.path.expanduser(p) for p in value.split()]
+        elif key == "stricthostkeychecking":
+            config.strict_host_keys = {"true": "yes", "false": "no", "off": "no"}.get(value, value)
+        elif key == "hashknownhosts":
+            config.hash_known_hosts = value == "yes"
+        elif key == "connecttimeout" and value != "none":
+            config.connect_timeout = float(value)
+        elif key == "serveraliveinterval":
+            config.alive_interval = int(value)
+        elif key == "kexalgorithms":
+            config.kex = value.split(",")
+        elif key == "hostkeyalias":
+            config.host_key_alias = value
+    config.known_hosts_files = known_user + known_global
+    if not config.user:
+        config.user = getpass.getuser()
+    return config

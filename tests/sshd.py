@@ -1,0 +1,199 @@
+"""Real OpenSSH servers on loopback for the remote tests and benchmarks.
+
+An `SSHLab` is a set of logical hosts (host01, host02, ...), each a distinct address:port
+on 127.0.0.0/8, served by as many `sshd -D` processes as needed (one sshd listens on at most
+16 addresses). It generates the host keys, a client key, authorized_keys, a known_hosts
+file, and an ssh config that maps each host name to its address and port: fmsh finds it
+all through FMSH_SSH_CONFIG, exactly as a user's ~/.ssh/config would be used.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+MAX_LISTEN = 16  # OpenSSH's MAX_LISTEN_SOCKS
+
+
+def sshd_available() -> bool:
+    return os.path.exists(SSHD) and shutil.which("ssh-keygen") is not None
+
+
+def _free_port(address: str) -> int:
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
+def keygen(path: Path) -> str:
+    """An ed25519 key pair; returns the public key line."""
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fmsh-test", "-f", str(path)],
+        check=True,
+        stdin=subprocess.DEVNULL,
+    )
+    return path.with_suffix(".pub").read_text().strip() if path.suffix else Path(f"{path}.pub").read_text().strip()
+
+
+class Server:
+    """One sshd process and the logical hosts it serves."""
+
+    def __init__(self, lab: SSHLab, number: int, hosts: list[tuple[str, str, int]]) -> None:
+        self.lab = lab
+        self.number = number
+        self.hosts = hosts  # (name, address, port)
+        self.key = lab.root / f"host_key_{number}"
+        self.public = keygen(self.key)
+        self.config = lab.root / f"sshd_config_{number}"
+        self.log = lab.root / f"sshd_{number}.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def write_config(self) -> None:
+        lines = [f"ListenAddress {address}:{port}" for _, address, port in self.hosts]
+        lines += [
+            f"HostKey {self.key}",
+            f"PidFile {self.lab.root}/sshd_{self.number}.pid",
+            f"AuthorizedKeysFile {self.lab.root}/authorized_keys",
+            "StrictModes no",
+            "UsePAM no",
+            "PermitRootLogin yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "PubkeyAuthentication yes",
+            "MaxStartups 300:30:600",
+            "MaxSessions 200",
+            "LogLevel ERROR",
+            "UseDNS no",
+            "Subsystem sftp internal-sftp",
+        ]
+        self.config.write_text("\n".join(lines) + "\n")
+
+    def start(self) -> None:
+        self.write_config()
+        if os.geteuid() == 0:
+            os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation dir
+        self.process = subprocess.Popen(
+            [SSHD, "-D", "-f", str(self.config), "-E", str(self.log)],
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 10
+        for _, address, port in self.hosts:
+            while True:
+                try:
+                    with socket.create_connection((address, port), timeout=1):
+                        break
+                except OSError:
+                    if self.process.poll() is not None or time.monotonic() > deadline:
+                        raise RuntimeError(f"sshd did not start: {self.log.read_text() if self.log.exists() else ''}")
+                    time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def signal(self, number: int) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, number)
+
+
+class SSHLab:
+    """`count` logical hosts named host01... on 127.0.0.(2..), each with its own port."""
+
+    def __init__(self, root: Path, count: int, prefix: str = "host") -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.user = getpass.getuser()
+        self.client_key = root / "client_key"
+        client_public = keygen(self.client_key)
+        (root / "authorized_keys").write_text(client_public + "\n")
+        width = max(2, len(str(count)))
+        self.names = [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
+        self.addresses: dict[str, tuple[str, int]] = {}
+        hosts = []
+        for i, name in enumerate(self.names):
+            address = f"127.0.{(i + 2) // 250}.{(i + 2) % 250 + 1}"
+            port = _free_port(address)
+            self.addresses[name] = (address, port)
+            hosts.append((name, address, port))
+        self.servers = [
+            Server(self, n, hosts[k : k + MAX_LISTEN]) for n, k in enumerate(range(0, len(hosts), MAX_LISTEN))
+        ]
+        self.known_hosts = root / "known_hosts"
+        self.ssh_config = root / "ssh_config"
+        self.write_client_files()
+
+    def write_client_files(self) -> None:
+        known = []
+        config = []
+        for server in self.servers:
+            for name, address, port in server.hosts:
+                known.append(f"[{address}]:{port} {server.public}")
+                config += [f"Host {name}", f"  HostName {address}", f"  Port {port}"]
+        self.known_hosts.write_text("\n".join(known) + "\n")
+        config += [
+            "Host *",
+            f"  User {self.user}",
+            f"  IdentityFile {self.client_key}",
+            "  IdentitiesOnly yes",
+            f"  UserKnownHostsFile {self.known_hosts}",
+            "  GlobalKnownHostsFile /dev/null",
+            "  StrictHostKeyChecking yes",
+            "  KexAlgorithms curve25519-sha256",
+            "  ConnectTimeout 5",
+            "  LogLevel ERROR",
+        ]
+        self.ssh_config.write_text("\n".join(config) + "\n")
+
+    def start(self) -> SSHLab:
+        for server in self.servers:
+            server.start()
+        return self
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def server_of(self, name: str) -> Server:
+        return next(s for s in self.servers if any(h[0] == name for h in s.hosts))
+
+    def env(self) -> dict[str, str]:
+        """What fmsh needs to find these hosts: the ssh config, and no agent."""
+        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
+        env["FMSH_SSH_CONFIG"] = str(self.ssh_config)
+        env["FMSH_INVENTORY"] = str(self.root / "inventory.toml")
+        return env
+
+    def ssh_argv(self, name: str) -> list[str]:
+        """`ssh` to a host, with the same settings (for comparisons)."""
+        return ["ssh", "-F", str(self.ssh_config), "-o", "BatchMode=yes", name]
+
+
+def remote_processes(marker: str) -> list[str]:
+    """Processes (on this machine: the "remote" side) whose command line holds `marker`."""
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines()[1:] if marker in line and "ps -eo" not in line]
+
+
+def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+
