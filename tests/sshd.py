@@ -12,7 +12,6 @@ from __future__ import annotations
 import getpass
 import os
 import shutil
-
 import socket
 import subprocess
 import time
@@ -92,7 +91,8 @@ class Server:
                         break
                 except OSError:
                     if self.process.poll() is not None or time.monotonic() > deadline:
-                        raise RuntimeError(f"sshd did not start: {self.log.read_text() if self.log.exists() else ''}")
+                        log = self.log.read_text() if self.log.exists() else ""
+                        raise RuntimeError(f"sshd did not start: {log}") from None
                     time.sleep(0.02)
 
     def stop(self) -> None:
