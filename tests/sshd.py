@@ -194,6 +194,3 @@ def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:  #
             return True
         time.sleep(step)
     return predicate()
-
-
-
