@@ -80,3 +80,39 @@ def bash_and_fmsh(tmp_path: Path):
         return b, f
 
     return run
+
+
+# --- real sshd servers (tests/sshd.py) ------------------------------------------------
+
+
+def _lab(root: Path, count: int):  # type: ignore[no-untyped-def]
+    from sshd import SSHLab, sshd_available
+
+    if not sshd_available():
+        pytest.fail("OpenSSH's sshd is not installed: run tests/setup (it installs openssh-server)")
+    return SSHLab(root, count).start()
+
+
+@pytest.fixture(scope="session")
+def ssh_lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """24 logical hosts (host01..host24), each its own 127.0.0.x:port, shared by the tests
+    that do not break their servers."""
+    lab = _lab(tmp_path_factory.mktemp("lab"), 24)
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture
+def private_lab(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A lab of 3 hosts for a test that stops, kills or rekeys its servers."""
+    lab = _lab(tmp_path / "lab", 3)
+    yield lab
+    lab.stop()
+
+
+def run_remote(lab, script: str, *, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 60):  # type: ignore[no-untyped-def]
+    """`fmsh -c script` pointed at a lab's hosts."""
+    full = lab.env()
+    if env:
+        full.update(env)
+    return run_fmsh("-c", script, stdin=stdin, env=full, timeout=timeout, cwd=lab.root)

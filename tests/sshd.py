@@ -170,11 +170,13 @@ class SSHLab:
         return next(s for s in self.servers if any(h[0] == name for h in s.hosts))
 
     def env(self) -> dict[str, str]:
-        """What fmsh needs to find these hosts: the ssh config, and no agent."""
-        env = {k: v for k, v in os.environ.items() if k != "SSH_AUTH_SOCK"}
-        env["FMSH_SSH_CONFIG"] = str(self.ssh_config)
-        env["FMSH_INVENTORY"] = str(self.root / "inventory.toml")
-        return env
+        """What fmsh needs to find these hosts (added to the environment): the ssh config,
+        an inventory path of the lab's own, and no agent."""
+        return {
+            "FMSH_SSH_CONFIG": str(self.ssh_config),
+            "FMSH_INVENTORY": str(self.root / "inventory.toml"),
+            "SSH_AUTH_SOCK": "",
+        }
 
     def ssh_argv(self, name: str) -> list[str]:
         """`ssh` to a host, with the same settings (for comparisons)."""

@@ -54,6 +54,7 @@ REGISTRY: dict[str, str] = {
     "alias": "lookup:Alias",
     "unalias": "lookup:Unalias",
     "getopts": "getopts:Getopts",
+    "hosts": "hosts:Hosts",
 }
 
 

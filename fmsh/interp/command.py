@@ -282,4 +282,6 @@ _DISPATCH: dict[type, Callable[[CommandEvaluator, ast.Command], int]] = {
 }
 
 # Commands whose failure trips `set -e` (compound commands leave it to their parts).
-_ERREXIT_CHECKED = frozenset([ast.SimpleCommand, ast.Pipeline, ast.Subshell, ast.DoubleBracket, ast.ArithCommand])
+_ERREXIT_CHECKED = frozenset(
+    [ast.SimpleCommand, ast.Pipeline, ast.Subshell, ast.DoubleBracket, ast.ArithCommand, ast.RemoteCommand]
+)

@@ -92,8 +92,20 @@ class RemoteRunner:
         self, node: ast.RemoteCommand, stdin_fd: int, stdout_fd: int, owned: list[int], stderr_fd: int = 2
     ) -> RemoteHandle:
         """Run the stage in a thread (a pipeline stage); the handle closes `owned` when
-        done. stdin_fd -1: the shell's standard input (the first stage)."""
-        return RemoteHandle(self, node, (stdin_fd, stdout_fd, stderr_fd), owned)
+        done. stdin_fd -1: the shell's standard input (the first stage).
+
+        Called in the shell's main thread, which is where descriptors may be rearranged:
+        the standard input is duplicated now (the last stage may take fd 0 next), and the
+        low descriptors are reserved before any thread opens one."""
+        self.pool()
+        stdin: int | None = stdin_fd
+        if stdin_fd == -1:
+            import fcntl
+
+            stdin = None if os.isatty(0) else fcntl.fcntl(0, fcntl.F_DUPFD_CLOEXEC, 10)
+            if stdin is not None:
+                owned = owned + [stdin]
+        return RemoteHandle(self, node, (stdin, stdout_fd, stderr_fd), owned)
 
     def _run(self, node: ast.RemoteCommand, stdin_fd: int | None, stdout_fd: int, stderr_fd: int) -> int:
         from fmsh.remote.output import make_sink, summary
@@ -136,13 +148,17 @@ class RemoteRunner:
         return _status(results)
 
     def command_text(self, node: ast.RemoteCommand) -> str:
-        """What the remote shell runs: the argv, each word quoted so that it arrives as
-        exactly one argument; or a block, with the local values of its variables first."""
+        """What the remote shell runs. Two or more words: an exact argv, each word quoted
+        so that it arrives as one argument (`@h rm "$f"` can never run code). One word: a
+        command line for the remote shell, as ssh takes it (`@h 'cat > /srv/x'`). A block:
+        its text, with the local values of the variables it uses set first."""
         sh = self.sh
         if node.block is None:
             argv = sh.words.expand_argv(node.words)
             if not argv:
                 raise ShellError("a remote stage needs a command")
+            if len(argv) == 1:
+                return argv[0]
             return " ".join(shell_quote(a) for a in argv)
         lines = []
         for name in node.block_names:

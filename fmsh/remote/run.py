@@ -101,6 +101,7 @@ class RemoteRun:
         self._stop: tuple[str, str, int] | None = None  # (signal, failure class, status)
         self._wake_r, self._wake_w = os.pipe()
         self._broadcast: bytes | None = None
+        self._output_closed = False
 
     # --- control from other threads -----------------------------------------------------
 
@@ -124,6 +125,7 @@ class RemoteRun:
 
     def run(self) -> list[HostResult]:
         """Run to the end; every host gets a result."""
+        _capture_exit_signal()
         if self.stdin_fd is not None and len(self.targets) > 1:
             self._broadcast = _read_all(self.stdin_fd)
         selector = selectors.DefaultSelector()
@@ -180,7 +182,6 @@ class RemoteRun:
                 raise HostFailure(self._stop[1], "stopped before it started")
             try:
                 channel = transport.open_session(timeout=self.settings.connect_timeout)
-                _capture_exit_signal(channel)
                 channel.exec_command(self.command)
             except Exception as e:  # noqa: BLE001 - classified
                 raise HostFailure(failures.CHANNEL, f"cannot start the command ({e})") from None
@@ -226,10 +227,19 @@ class RemoteRun:
     def _pump(self, host: _Active) -> bool:
         """Move what a channel has to the sink; True when its streams have ended."""
         channel = host.channel
-        while channel.recv_ready():
-            self.sink.data(host.index, 1, channel.recv(65536))
-        while channel.recv_stderr_ready():
-            self.sink.data(host.index, 2, channel.recv_stderr(65536))
+        try:
+            while channel.recv_ready():
+                data = channel.recv(65536)
+                if not self._output_closed:
+                    self.sink.data(host.index, 1, data)
+            while channel.recv_stderr_ready():
+                data = channel.recv_stderr(65536)
+                if not self._output_closed:
+                    self.sink.data(host.index, 2, data)
+        except BrokenPipeError:
+            # The reader went away: as a local command would die of SIGPIPE, stop this one.
+            self._output_closed = True
+            self.request_stop("PIPE", failures.SIGNAL, 141)
         return bool(channel.eof_received or channel.closed)
 
     def _finished(self, host: _Active) -> bool:
@@ -300,11 +310,19 @@ def send_signal(channel: paramiko.Channel, name: str) -> None:
         pass
 
 
-def _capture_exit_signal(channel: paramiko.Channel) -> None:
-    """paramiko drops "exit-signal"; keep its signal name (a killed command is 128 + N)."""
-    original = channel._handle_request
+def _capture_exit_signal() -> None:
+    """paramiko drops the "exit-signal" request; keep its signal name on the channel (a
+    command killed by a signal has status 128 + N). The transport dispatches channel
+    requests through a class-level table, so the hook goes there, once."""
+    import paramiko
+    from paramiko.common import MSG_CHANNEL_REQUEST
 
-    def handle(message: paramiko.Message) -> None:
+    table = paramiko.Transport._channel_handler_table
+    original = table[MSG_CHANNEL_REQUEST]
+    if getattr(original, "fmsh_hook", False):
+        return
+
+    def handle(channel: paramiko.Channel, message: paramiko.Message) -> None:
         start = message.packet.tell()
         if message.get_text() == "exit-signal":
             message.get_boolean()
@@ -312,9 +330,10 @@ def _capture_exit_signal(channel: paramiko.Channel) -> None:
             channel.status_event.set()
             return
         message.packet.seek(start)
-        original(message)
+        original(channel, message)
 
-    channel._handle_request = handle  # type: ignore[method-assign]
+    handle.fmsh_hook = True  # type: ignore[attr-defined]
+    table[MSG_CHANNEL_REQUEST] = handle
 
 
 def _read_all(fd: int) -> bytes:

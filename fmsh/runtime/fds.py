@@ -51,7 +51,9 @@ class Descriptors:
 
     def _placeholder(self, fd: int) -> None:
         if self._devnull == -1:
-            self._devnull = fcntl.fcntl(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC), fcntl.F_DUPFD_CLOEXEC, 10)
+            low = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)
+            self._devnull = fcntl.fcntl(low, fcntl.F_DUPFD_CLOEXEC, FIRST_INTERNAL_FD)
+            os.close(low)
         os.dup2(self._devnull, fd, inheritable=False)
         self.placeholders.add(fd)
 

@@ -231,6 +231,8 @@ class CommandParser:
                 assert tok.word is not None
                 if not words and _remote_hosts(tok.word) is not None:
                     return self._remote_command(pos, assignments, redirects)
+                if not words and tok.literal == "@":
+                    raise self.lx.error("a host pattern must follow `@' (as in @web1 uptime)", tok.offset)
                 if words and self.lx.alias_blank:
                     # An alias ending in a blank: the next word is checked as well.
                     self.lx.alias_blank = False
