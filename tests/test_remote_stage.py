@@ -41,7 +41,14 @@ def test_argv_reaches_the_remote_side_exactly(ssh_lab) -> None:  # type: ignore[
     """Every word arrives as one argv element, whatever is in it: nothing is run."""
     if os.path.exists("/tmp/fmsh-pwned"):
         os.remove("/tmp/fmsh-pwned")
-    script = "args=(" + " ".join("$'" + a.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\t", "\\t") + "'" for a in HOSTILE) + ")\n"
+    script = (
+        "args=("
+        + " ".join(
+            "$'" + a.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\t", "\\t") + "'"
+            for a in HOSTILE
+        )
+        + ")\n"
+    )
     script += '@host01 printf "<%s>\\n" "${args[@]}"'
     r = run_remote(ssh_lab, script)
     assert r.status == 0, r.err
@@ -72,12 +79,12 @@ def test_stderr_stays_stderr(ssh_lab) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_capture(ssh_lab) -> None:  # type: ignore[no-untyped-def]
-    r = run_remote(ssh_lab, "n=$(@host02 echo 42); echo \"n=$n status=$?\"")
+    r = run_remote(ssh_lab, 'n=$(@host02 echo 42); echo "n=$n status=$?"')
     assert r.out == "n=42 status=0\n"
 
 
 def test_block_runs_as_posix_sh_with_local_variables(ssh_lab) -> None:  # type: ignore[no-untyped-def]
-    r = run_remote(ssh_lab, "dir=/etc; word='a b'; @host01 { cd \"$dir\" && pwd; echo \"$word\"; x=1; echo $((x + 1)); }")
+    r = run_remote(ssh_lab, 'dir=/etc; word=\'a b\'; @host01 { cd "$dir" && pwd; echo "$word"; x=1; echo $((x + 1)); }')
     assert r.out == "/etc\na b\n2\n"
 
 

@@ -25,6 +25,18 @@ def is_name(text: str) -> bool:
     return text.replace("_", "a").isalnum()
 
 
+def _in_host_pattern(parts: list[ast.WordPart], buf: list[str]) -> bool:
+    """Whether the word being read opens a remote stage (`@...`)."""
+    if parts:
+        first = parts[0]
+        return type(first) is ast.Literal and first.text.startswith("@")
+    return bool(buf) and buf[0] == "@"
+
+
+def _continues_pattern(c: str) -> bool:
+    return bool(c) and (c.isalnum() or c in "@[_.")
+
+
 def _is_assignment_prefix(text: str) -> bool:
     """`name=` or `name+=`: what may open an array literal `name=(...)`."""
     if not text.endswith("="):
@@ -166,6 +178,12 @@ class WordParser:
                         self._flush(buf, parts)
                         parts.append(self._read_array_literal())
                         continue
+                if c == "&" and in_word and _in_host_pattern(parts, buf) and _continues_pattern(lx.peek_char(1)):
+                    # `@web[1-9]&db*`: a nodeset intersection, not `&` (a space before
+                    # `&` still means a background job).
+                    buf.append(c)
+                    lx.i += 1
+                    continue
                 break
             if c == "\\":
                 nxt = lx.peek_char(1)
