@@ -96,7 +96,8 @@ def test_stdin_is_sent_to_every_host(ssh_lab) -> None:  # type: ignore[no-untype
 def test_width_limits_concurrency(ssh_lab) -> None:  # type: ignore[no-untyped-def]
     """With FMSH_FANOUT=2, never more than two hosts run at once (counted on the remote side)."""
     marker = ssh_lab.root / "running"
-    script = f"FMSH_FANOUT=2 @host[01-06] {{ echo x >> {marker}.$$; n=$(ls {marker}.* | wc -l); echo $n; sleep 0.3; rm {marker}.$$; }}"
+    body = f"echo x >> {marker}.$$; n=$(ls {marker}.* | wc -l); echo $n; sleep 0.3; rm {marker}.$$"
+    script = f"FMSH_FANOUT=2 @host[01-06] {{ {body}; }}"
     r = run_remote(ssh_lab, script)
     assert r.status == 0, r.err
     assert max(int(x) for x in r.out.split()) <= 2
@@ -105,6 +106,7 @@ def test_width_limits_concurrency(ssh_lab) -> None:  # type: ignore[no-untyped-d
 def test_connections_are_reused_across_command_lines(ssh_lab) -> None:  # type: ignore[no-untyped-def]
     """The second fan-out in one shell opens no new connection: sshd sees the same client
     ports (SSH_CONNECTION) both times."""
-    script = "a=$(@host[01-08] sh -c 'echo ${SSH_CONNECTION% * *}' | sort); b=$(@host[01-08] sh -c 'echo ${SSH_CONNECTION% * *}' | sort); [ \"$a\" = \"$b\" ] && echo reused"
+    ports = "@host[01-08] sh -c 'echo ${SSH_CONNECTION% * *}' | sort"
+    script = f'a=$({ports}); b=$({ports}); [ "$a" = "$b" ] && echo reused'
     r = run_remote(ssh_lab, script)
     assert r.out == "reused\n", r.err

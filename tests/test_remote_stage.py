@@ -32,6 +32,12 @@ HOSTILE = [
 ]
 
 
+def _ansi_c(text: str) -> str:
+    """A $'...' literal for any text."""
+    escaped = text.replace("\\", "\\\\").replace("'", "\\'").replace("\n", "\\n").replace("\t", "\\t")
+    return "$'" + escaped + "'"
+
+
 def test_one_host(ssh_lab) -> None:  # type: ignore[no-untyped-def]
     r = run_remote(ssh_lab, "@host01 echo hello; echo status=$?")
     assert (r.out, r.status) == ("hello\nstatus=0\n", 0)
