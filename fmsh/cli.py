@@ -13,8 +13,15 @@ same options, tested against the click definition) and click is only loaded for 
 
 from __future__ import annotations
 
-import os
-import sys
+# Until the shell's own handler is set, SIGINT ends fmsh quietly (no KeyboardInterrupt
+# traceback from the middle of an import), as it would end any program.
+import _signal  # type: ignore[import-not-found,unused-ignore]
+
+if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:  # not if ignored on entry
+    _signal.signal(_signal.SIGINT, _signal.SIG_DFL)
+
+import os  # noqa: E402
+import sys  # noqa: E402
 
 SET_LETTERS = "aefhmnuvxBCEHPT"
 USAGE = "usage: fmsh [-aefnuvxC] [-o OPTION] [--norc] [-i] [-s] (-c COMMAND [NAME [ARGS...]] | FILE [ARGS...])"
@@ -107,7 +114,18 @@ def _wants_click(argv: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _main(sys.argv[1:] if argv is None else argv)
+    except KeyboardInterrupt:
+        # SIGINT before the shell's own handler is in place (during start-up): end as a
+        # shell does, by SIGINT, and without a traceback.
+        from fmsh.runtime import signals
+
+        signals.die_of(signals.SIGINT)
+        return 130
+
+
+def _main(argv: list[str]) -> int:
     if _wants_click(argv):
         return click_main(argv)
     try:

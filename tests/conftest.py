@@ -85,12 +85,12 @@ def bash_and_fmsh(tmp_path: Path):
 # --- real sshd servers (tests/sshd.py) ------------------------------------------------
 
 
-def _lab(root: Path, count: int):  # type: ignore[no-untyped-def]
+def _lab(root: Path, count: int, hosts_per_server: int = 16):  # type: ignore[no-untyped-def]
     from sshd import SSHLab, sshd_available
 
     if not sshd_available():
         pytest.fail("OpenSSH's sshd is not installed: run tests/setup (it installs openssh-server)")
-    return SSHLab(root, count).start()
+    return SSHLab(root, count, hosts_per_server=hosts_per_server).start()
 
 
 @pytest.fixture(scope="session")
@@ -104,8 +104,8 @@ def ssh_lab(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untype
 
 @pytest.fixture
 def private_lab(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A lab of 3 hosts for a test that stops, kills or rekeys its servers."""
-    lab = _lab(tmp_path / "lab", 3)
+    """3 hosts, each on an sshd of its own, for a test that stops, kills or rekeys them."""
+    lab = _lab(tmp_path / "lab", 3, hosts_per_server=1)
     yield lab
     lab.stop()
 

@@ -108,11 +108,42 @@ class Server:
         assert self.process is not None
         os.kill(self.process.pid, number)
 
+    def kill_all(self) -> None:
+        """SIGKILL the listening sshd and every sshd it forked for a connection: the host
+        is gone, connections and all."""
+        assert self.process is not None
+        for pid in [*_descendants(self.process.pid), self.process.pid]:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+        self.process.wait()
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    stack = [pid]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found
+
 
 class SSHLab:
     """`count` logical hosts named host01... on 127.0.0.(2..), each with its own port."""
 
-    def __init__(self, root: Path, count: int, prefix: str = "host") -> None:
+    def __init__(self, root: Path, count: int, prefix: str = "host", hosts_per_server: int = MAX_LISTEN) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.user = getpass.getuser()
@@ -128,9 +159,8 @@ class SSHLab:
             port = _free_port(address)
             self.addresses[name] = (address, port)
             hosts.append((name, address, port))
-        self.servers = [
-            Server(self, n, hosts[k : k + MAX_LISTEN]) for n, k in enumerate(range(0, len(hosts), MAX_LISTEN))
-        ]
+        per = max(1, min(hosts_per_server, MAX_LISTEN))
+        self.servers = [Server(self, n, hosts[k : k + per]) for n, k in enumerate(range(0, len(hosts), per))]
         self.known_hosts = root / "known_hosts"
         self.ssh_config = root / "ssh_config"
         self.write_client_files()
@@ -184,9 +214,10 @@ class SSHLab:
 
 
 def remote_processes(marker: str) -> list[str]:
-    """Processes (on this machine: the "remote" side) whose command line holds `marker`."""
+    """Processes on the "remote" side (this machine) whose command line holds `marker`;
+    fmsh's own process, whose -c text holds it too, is not one of them."""
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines()[1:] if marker in line and "ps -eo" not in line]
+    return [line for line in out.splitlines()[1:] if marker in line and "fmsh" not in line and "ps -eo" not in line]
 
 
 def wait_until(predicate, timeout: float = 10.0, step: float = 0.05) -> bool:  # type: ignore[no-untyped-def]

@@ -13,6 +13,14 @@ def shell_quote(text: str) -> str:
     return shell_quote_always(text)
 
 
+def posix_quote(text: str) -> str:
+    """Single quotes only, for a POSIX sh on the other side (no $'...', which dash lacks):
+    newlines and every other byte are safe inside them."""
+    if text and all(c in _SAFE for c in text):
+        return text
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
 def shell_quote_always(text: str) -> str:
     """Always quoted: `'abc'`; `$'...'` when the text has control characters."""
     if any(ord(c) < 32 or ord(c) == 127 or 0xDC80 <= ord(c) <= 0xDCFF for c in text):

@@ -134,11 +134,25 @@ class PipelineRunner:
             if lastpipe:
                 stdin_fd, previous_read = previous_read, -1
                 last_status = self._run_last_here(commands[last], stdin_fd)
+            return self._wait_stages(started, last_status)
         except BaseException:
             if previous_read != -1:
                 os.close(previous_read)
+            self._abandon(started)
             raise
-        return self._wait_stages(started, last_status)
+
+    @staticmethod
+    def _abandon(started: list[tuple[int, int | RemoteHandle]]) -> None:
+        """The pipeline ends early (SIGINT, an error): its remote stages are stopped on the
+        remote side, not left running."""
+        handles = [what for _, what in started if not isinstance(what, int)]
+        for handle in handles:
+            handle.stop()
+        for handle in handles:
+            try:
+                handle.wait()
+            except BaseException:  # noqa: BLE001 - the first error is the one to report
+                pass
 
     def _wait_stages(self, started: list[tuple[int, int | RemoteHandle]], last_status: int | None) -> list[int]:
         """The statuses in stage order. A remote stage stopped by SIGINT ends the pipeline

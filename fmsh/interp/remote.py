@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 
-from fmsh.expand.quote import shell_quote
+from fmsh.expand.quote import posix_quote
 from fmsh.runtime import signals
 from fmsh.runtime.errors import Interrupted, ShellError
 from fmsh.runtime.state import AssocArray
@@ -27,10 +27,12 @@ from fmsh.syntax import ast
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fmsh.interp.shell import Shell
     from fmsh.remote.inventory import Inventory
     from fmsh.remote.pool import Pool, Settings
-    from fmsh.remote.run import HostResult, HostTarget
+    from fmsh.remote.run import HostResult, HostTarget, RemoteRun
     from fmsh.remote.sshconfig import HostConfig, SSHConfigReader
 
 
@@ -42,12 +44,18 @@ class RemoteHandle:
     ) -> None:
         self.status = 0
         self.error: BaseException | None = None
-        self._owned = owned
+        self._run: RemoteRun | None = None
+        self._stop_now = False
         runner.sh.remote_fds.update(owned)
+
+        def started(run: RemoteRun) -> None:
+            self._run = run
+            if self._stop_now:
+                run.request_stop()
 
         def work() -> None:
             try:
-                self.status = runner.run(node, *fds)
+                self.status = runner.run(node, *fds, on_start=started)
             except BaseException as e:  # noqa: BLE001 - handed to the waiting thread
                 self.error = e
             finally:
@@ -68,6 +76,12 @@ class RemoteHandle:
             raise self.error
         return self.status
 
+    def stop(self) -> None:
+        """Stop the remote commands (the pipeline is being abandoned: SIGINT, an error)."""
+        self._stop_now = True
+        if self._run is not None:
+            self._run.request_stop()
+
 
 class RemoteRunner:
     def __init__(self, shell: Shell) -> None:
@@ -78,15 +92,22 @@ class RemoteRunner:
 
     # --- running a stage ----------------------------------------------------------------
 
-    def run(self, node: ast.RemoteCommand, stdin_fd: int | None = -1, stdout_fd: int = 1, stderr_fd: int = 2) -> int:
+    def run(
+        self,
+        node: ast.RemoteCommand,
+        stdin_fd: int | None = -1,
+        stdout_fd: int = 1,
+        stderr_fd: int = 2,
+        on_start: Callable[[RemoteRun], None] | None = None,
+    ) -> int:
         """Run the stage to its end; `$?`. stdin_fd -1: the shell's standard input (unless
         it is a terminal), None: nothing."""
         sh = self.sh
         if node.assignments:
             return sh.cmd.simple._with_temp_assignments(
-                node.assignments, lambda: self._run(node, stdin_fd, stdout_fd, stderr_fd)
+                node.assignments, lambda: self._run(node, stdin_fd, stdout_fd, stderr_fd, on_start)
             )
-        return self._run(node, stdin_fd, stdout_fd, stderr_fd)
+        return self._run(node, stdin_fd, stdout_fd, stderr_fd, on_start)
 
     def start(
         self, node: ast.RemoteCommand, stdin_fd: int, stdout_fd: int, owned: list[int], stderr_fd: int = 2
@@ -107,7 +128,14 @@ class RemoteRunner:
                 owned = owned + [stdin]
         return RemoteHandle(self, node, (stdin, stdout_fd, stderr_fd), owned)
 
-    def _run(self, node: ast.RemoteCommand, stdin_fd: int | None, stdout_fd: int, stderr_fd: int) -> int:
+    def _run(
+        self,
+        node: ast.RemoteCommand,
+        stdin_fd: int | None,
+        stdout_fd: int,
+        stderr_fd: int,
+        on_start: Callable[[RemoteRun], None] | None,
+    ) -> int:
         from fmsh.remote.output import make_sink, summary
         from fmsh.remote.run import RemoteRun
 
@@ -115,7 +143,7 @@ class RemoteRunner:
         pattern = sh.words.expand_string(node.hosts)
         command = self.command_text(node)
         if sh.options.xtrace:
-            sh.trace_words([f"@{pattern}", command], node.pos)
+            sh.trace_words([f"@{pattern}", self.shown(node)], node.pos)
         targets = self.targets(pattern)
         names = [t.name for t in targets]
         mode = (sh.vars.get("FMSH_OUTPUT") or "auto").strip()
@@ -135,15 +163,17 @@ class RemoteRunner:
             stdin_fd,
             sink,
             width=self._int_setting("FMSH_FANOUT", 32),
-            interrupted=lambda: signals.state.sigint_seen,
+            interrupted=_sigint_arrived,
         )
+        if on_start is not None:
+            on_start(run)
         signals.state.waiting += 1
         try:
             results = run.run()
         finally:
             signals.state.waiting -= 1
         self._report(results, mode, stderr_fd, summary)
-        if any(r.kind == "interrupted" for r in results):
+        if any(r.kind == "interrupted" for r in results) and not sh.traps.handles("INT"):
             raise Interrupted()
         return _status(results)
 
@@ -152,21 +182,30 @@ class RemoteRunner:
         so that it arrives as one argument (`@h rm "$f"` can never run code). One word: a
         command line for the remote shell, as ssh takes it (`@h 'cat > /srv/x'`). A block:
         its text, with the local values of the variables it uses set first."""
+        from fmsh.remote.run import wrap
+
         sh = self.sh
         if node.block is None:
             argv = sh.words.expand_argv(node.words)
             if not argv:
                 raise ShellError("a remote stage needs a command")
             if len(argv) == 1:
-                return argv[0]
-            return " ".join(shell_quote(a) for a in argv)
+                return wrap(argv[0], replace=False)
+            return wrap(" ".join(posix_quote(a) for a in argv), replace=True)
         lines = []
         for name in node.block_names:
             value = sh.vars.get(name)
             if value is not None:
-                lines.append(f"{name}={shell_quote(value)}")
-        script = "\n".join(lines + [node.block])
-        return "exec /bin/sh -c " + shell_quote(script)
+                lines.append(f"{name}={posix_quote(value)}")
+        return wrap("\n".join(lines + [node.block]), replace=False)
+
+    def shown(self, node: ast.RemoteCommand) -> str:
+        """The stage as `set -x` shows it (the words, not the wrapper)."""
+        if node.block is not None:
+            return "{ " + node.block + " }"
+        from fmsh.expand.quote import shell_quote
+
+        return " ".join(shell_quote(a) for a in self.sh.words.expand_argv(node.words))
 
     def _report(self, results: list[HostResult], mode: str, stderr_fd: int, summary) -> None:  # type: ignore[no-untyped-def]
         sh = self.sh
@@ -308,6 +347,12 @@ class RemoteRunner:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
+
+
+def _sigint_arrived() -> bool:
+    """Whether SIGINT came while the stage ran (noted by the shell's handler, or queued for
+    an INT trap, which runs once the stage is stopped)."""
+    return signals.state.sigint_seen or signals.SIGINT in signals.state.pending
 
 
 def _status(results: list[HostResult]) -> int:

@@ -31,6 +31,16 @@ _CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "a
 _KEX_ALIASES = {"curve25519-sha256": "curve25519-sha256@libssh.org"}
 
 
+def _quiet_paramiko() -> None:
+    """paramiko logs failures (banner errors...) that fmsh reports itself, in its words."""
+    import logging
+
+    logger = logging.getLogger("paramiko")
+    if not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+        logger.propagate = False
+
+
 class Settings:
     """What the shell decides about connecting (from its variables, see interp/remote.py)."""
 
@@ -43,6 +53,7 @@ class Settings:
 
 class Pool:
     def __init__(self, resolve_jump: Callable[[str], HostConfig]) -> None:
+        _quiet_paramiko()
         # resolve_jump turns a ProxyJump entry ("user@host:port") into a HostConfig.
         self.resolve_jump = resolve_jump
         self._transports: dict[tuple[str, str, int, str | None], paramiko.Transport] = {}
@@ -61,11 +72,26 @@ class Pool:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             transport = self._transports.get(key)
-            if transport is not None and transport.is_active():
-                return transport
-            transport = self._connect_with_retries(config, settings)
-            self._transports[key] = transport
+            if transport is None or not transport.is_active():
+                transport = self._connect_with_retries(config, settings)
+                transport.fmsh_uses = 0  # type: ignore[attr-defined]
+                self._transports[key] = transport
+            transport.fmsh_uses += 1  # type: ignore[attr-defined]
             return transport
+
+    def discard(self, config: HostConfig) -> None:
+        """Drop a host's kept connection (it died): the next use connects anew."""
+        with self._guard:
+            transport = self._transports.pop(config.key, None)
+        if transport is not None:
+            try:
+                transport.close()
+            except Exception:  # noqa: BLE001 - it is dead already
+                pass
+
+    def was_reused(self, transport: paramiko.Transport) -> bool:
+        """Whether the connection served an earlier stage (a new one failing is news)."""
+        return getattr(transport, "fmsh_uses", 0) > 1
 
     def forget(self) -> None:
         """In a forked child: the connections belong to the parent; do not touch them."""
@@ -112,9 +138,22 @@ class Pool:
             return slot
 
     def _connect(self, config: HostConfig, settings: Settings) -> paramiko.Transport:
+        timeout = config.connect_timeout or settings.connect_timeout
+        start = time.monotonic()
+        try:
+            return self._handshake(config, settings, timeout)
+        except HostFailure:
+            raise
+        except Exception:  # noqa: BLE001 - classified here
+            if time.monotonic() - start >= timeout * 0.9:
+                # paramiko says "Error reading SSH protocol banner" both when the server
+                # closes and when it says nothing: the clock tells them apart.
+                raise HostFailure(failures.CONNECT_TIMEOUT, f"no SSH handshake within {timeout:g}s") from None
+            raise
+
+    def _handshake(self, config: HostConfig, settings: Settings, timeout: float) -> paramiko.Transport:
         import paramiko
 
-        timeout = config.connect_timeout or settings.connect_timeout
         sock = self._open_socket(config, settings, timeout)
         with self._server_slot(config, settings):
             transport = paramiko.Transport(sock, disabled_algorithms=self._disabled(config))
@@ -132,6 +171,8 @@ class Pool:
                     rest = [t for t in options.key_types if t not in preferred]
                     options.key_types = [t for t in preferred if t in options.key_types] + rest
                 transport.start_client(timeout=timeout)
+                if not transport.is_active():
+                    raise transport.get_exception() or EOFError("the server closed the connection")
                 self._check_host_key(transport, config, settings, known, name)
                 self._authenticate(transport, config)
             except BaseException:

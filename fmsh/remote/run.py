@@ -5,9 +5,12 @@ command; one loop (in the thread that called `run`) reads every channel as data 
 and hands it to the output sink, so a slow host never holds up the others. Standard input
 goes to a single host as a stream; to several hosts, it is read once and sent to each.
 
-Stopping (SIGINT, a deadline) sends the remote side a signal request, which OpenSSH's sshd
-delivers to the command's whole process group (killpg): INT or TERM first, KILL after a
-grace period. Closing a channel alone would leave the command running.
+Stopping (SIGINT, a deadline) must reach the remote command itself: closing the channel
+leaves it running, and sshd refuses the SSH "signal" request unless it runs with
+privilege separation. So every command runs in a small POSIX sh wrapper that first
+reports its process id on standard error (the line is taken out of the stream); the
+command and its children share that process group, and stopping runs `kill -INT -- -PID`
+(then KILL after a grace period) over a second channel of the same connection.
 """
 
 from __future__ import annotations
@@ -63,16 +66,46 @@ class HostResult:
         return f"HostResult({self.name!r}, {self.status}, {self.kind!r})"
 
 
+_PID_LINE = b"fmsh-pid "
+
+
+def wrap(script: str, replace: bool) -> str:
+    """The command line sent to the remote login shell: /bin/sh reports its pid (the
+    process group of everything the command starts), then runs the script (`exec` for a
+    single program, so that its exit signal is the stage's)."""
+    from fmsh.expand.quote import posix_quote
+
+    body = "printf 'fmsh-pid %s\\n' \"$$\" >&2; " + ("exec " if replace else "") + script
+    return "exec /bin/sh -c " + posix_quote(body)
+
+
 class _Active:
     """A host whose command is running."""
 
-    __slots__ = ("index", "channel", "stop_sent", "killed_at")
+    __slots__ = ("index", "channel", "stop_sent", "killed_at", "pid", "head", "helpers")
 
     def __init__(self, index: int, channel: paramiko.Channel) -> None:
         self.index = index
         self.channel = channel
         self.stop_sent: float | None = None
         self.killed_at: float | None = None
+        self.pid: int | None = None  # the remote process group, once reported
+        self.head: bytearray | None = bytearray()  # stderr until the pid line is read
+        self.helpers: list[paramiko.Channel] = []  # the channels that ran `kill`
+
+    def stderr(self, data: bytes) -> bytes:
+        """Standard error with the wrapper's pid line taken out."""
+        if self.head is None:
+            return data
+        self.head.extend(data)
+        newline = self.head.find(b"\n")
+        if newline == -1 and len(self.head) < 64:
+            return b""
+        head, self.head = bytes(self.head), None
+        if newline != -1 and head.startswith(_PID_LINE) and head[len(_PID_LINE) : newline].isdigit():
+            self.pid = int(head[len(_PID_LINE) : newline])
+            return head[newline + 1 :]
+        return head
 
 
 class RemoteRun:
@@ -177,14 +210,7 @@ class RemoteRun:
             if target.failure is not None:
                 raise target.failure
             assert target.config is not None
-            transport = self.pool.transport(target.config, self.settings)
-            if self._stop is not None:
-                raise HostFailure(self._stop[1], "stopped before it started")
-            try:
-                channel = transport.open_session(timeout=self.settings.connect_timeout)
-                channel.exec_command(self.command)
-            except Exception as e:  # noqa: BLE001 - classified
-                raise HostFailure(failures.CHANNEL, f"cannot start the command ({e})") from None
+            channel = self._open_channel(target.config)
             self._feed_stdin(channel)
             self._post(index, channel)
         except HostFailure as failure:
@@ -194,6 +220,27 @@ class RemoteRun:
             self._post(index, failures.classify_connect_error(e))
             return
         self._done[index].wait()
+
+    def _open_channel(self, config: HostConfig) -> paramiko.Channel:
+        """A session running the command. A kept connection may have died since its last
+        use without anyone noticing yet: then it is replaced, once."""
+        for attempt in (1, 2):
+            transport = self.pool.transport(config, self.settings)
+            if self._stop is not None:
+                raise HostFailure(self._stop[1], "stopped before it started")
+            try:
+                channel = transport.open_session(timeout=self.settings.connect_timeout)
+                channel.exec_command(self.command)
+                return channel
+            except Exception as e:  # noqa: BLE001 - classified
+                if attempt == 1 and not transport.is_active():
+                    self.pool.discard(config)
+                    continue
+                if attempt == 1 and self.pool.was_reused(transport):
+                    self.pool.discard(config)
+                    continue
+                raise HostFailure(failures.CHANNEL, f"cannot start the command ({e})") from None
+        raise AssertionError("unreachable")
 
     def _feed_stdin(self, channel: paramiko.Channel) -> None:
         if self.stdin_fd is None:
@@ -233,8 +280,8 @@ class RemoteRun:
                 if not self._output_closed:
                     self.sink.data(host.index, 1, data)
             while channel.recv_stderr_ready():
-                data = channel.recv_stderr(65536)
-                if not self._output_closed:
+                data = host.stderr(channel.recv_stderr(65536))
+                if data and not self._output_closed:
                     self.sink.data(host.index, 2, data)
         except BrokenPipeError:
             # The reader went away: as a local command would die of SIGPIPE, stop this one.
@@ -247,6 +294,9 @@ class RemoteRun:
         channel = host.channel
         self._pump(host)
         name = self.targets[host.index].name
+        if host.head:  # a short stderr that never had the pid line: it is the command's
+            self.sink.data(host.index, 2, bytes(host.head))
+            host.head = None
         if self._stop is not None and host.stop_sent is not None and (channel.exit_status_ready() or channel.closed):
             _, kind, status = self._stop
             result = HostResult(name, status, kind, "stopped")
@@ -268,6 +318,8 @@ class RemoteRun:
         else:
             return False
         channel.close()
+        for helper in host.helpers:
+            helper.close()
         self._record(host.index, result)
         return True
 
@@ -285,12 +337,27 @@ class RemoteRun:
                 continue
             if host.stop_sent is None:
                 host.stop_sent = now
-                send_signal(host.channel, self._stop[0])
+                _signal(host, self._stop[0])
             elif host.killed_at is None and now - host.stop_sent > _GRACE:
                 host.killed_at = now
-                send_signal(host.channel, "KILL")
+                _signal(host, "KILL")
             elif host.killed_at is not None and now - host.killed_at > _GRACE:
                 host.channel.close()
+
+
+def _signal(host: _Active, name: str) -> None:
+    """Signal the host's remote process group: by `kill` over a second channel when the
+    wrapper reported the pid, else by an SSH signal request (which sshd may refuse)."""
+    if host.pid is None:
+        send_signal(host.channel, name)
+        return
+    transport = host.channel.get_transport()
+    try:
+        helper = transport.open_session(timeout=5)  # type: ignore[union-attr]
+        helper.exec_command(f"kill -{name} -- -{host.pid} 2>/dev/null")
+        host.helpers.append(helper)
+    except Exception:  # noqa: BLE001 - a lost connection: its commands get SIGHUP'd by sshd or not at all
+        send_signal(host.channel, name)
 
 
 def send_signal(channel: paramiko.Channel, name: str) -> None:

@@ -1,0 +1,134 @@
+"""Faults of real servers: a stopped sshd (connect timeout), a killed one (refused before,
+lost during), and SIGINT: the remote commands are stopped for real, checked remotely."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import time
+
+from conftest import FMSH_ARGV, TRACEBACK, run_remote
+from sshd import remote_processes, wait_until
+
+
+def test_stopped_sshd_hits_the_connect_timeout(private_lab) -> None:  # type: ignore[no-untyped-def]
+    server = private_lab.server_of("host01")
+    server.signal(signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        r = run_remote(private_lab, "@host[01-03] echo ok; echo status=$?", env={"FMSH_CONNECT_TIMEOUT": "2"})
+        elapsed = time.monotonic() - start
+    finally:
+        server.signal(signal.SIGCONT)
+    assert r.out.splitlines() == ["ok", "ok", "status=255"]
+    assert "host01: connect-timeout" in r.err
+    assert elapsed < 15
+
+
+def test_killed_sshd_is_refused_while_the_others_finish(private_lab) -> None:  # type: ignore[no-untyped-def]
+    private_lab.server_of("host02").kill_all()
+    r = run_remote(private_lab, "@host[01-03] echo ok; echo status=$?; echo ${HOST_FAILURE[host02]}")
+    assert r.out.splitlines() == ["ok", "ok", "status=255", "refused"]
+    assert "host02: refused" in r.err
+
+
+def test_sshd_killed_during_the_command_is_lost(private_lab) -> None:  # type: ignore[no-untyped-def]
+    """host02's server dies (connection and all) while the command runs; the other hosts
+    run to their end and succeed."""
+    env = os.environ | private_lab.env()
+    proc = subprocess.Popen(
+        [*FMSH_ARGV, "-c", "@host[01-03] { sleep 2; echo done; }; echo status=$?; echo ${HOST_FAILURE[host02]}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert wait_until(lambda: len(remote_processes("sleep 2")) >= 3)
+    private_lab.server_of("host02").kill_all()
+    out, err = proc.communicate(timeout=30)
+    assert TRACEBACK not in err
+    assert out.splitlines() == ["done", "done", "status=255", "lost"]
+
+
+def _sleep() -> str:
+    """A remote command line no other process has (a unique duration)."""
+    return f"sleep {random.randint(300, 900)}.{random.randint(100, 999)}"
+
+
+def _start_in_own_group(lab, script: str) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    return subprocess.Popen(
+        [*FMSH_ARGV, "-c", script],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | lab.env(),
+        start_new_session=True,
+    )
+
+
+def test_sigint_stops_the_remote_commands(private_lab) -> None:  # type: ignore[no-untyped-def]
+    marker = _sleep()
+    proc = _start_in_own_group(private_lab, f"@host[01-03] {{ sh -c '{marker}; echo leaked' | cat; }}; echo after")
+    try:
+        assert wait_until(lambda: len(remote_processes(marker)) >= 3), remote_processes(marker)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGINT
+    assert "after" not in out and "leaked" not in out
+    assert TRACEBACK not in err
+    assert wait_until(lambda: not remote_processes(marker), timeout=10), remote_processes(marker)
+
+
+def test_sigint_during_a_single_host_pipeline(private_lab) -> None:  # type: ignore[no-untyped-def]
+    marker = _sleep()
+    proc = _start_in_own_group(private_lab, f"@host01 {marker} | cat; echo after")
+    try:
+        assert wait_until(lambda: len(remote_processes(marker)) >= 1)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == -signal.SIGINT and "after" not in out
+    assert wait_until(lambda: not remote_processes(marker), timeout=10), remote_processes(marker)
+
+
+def test_trapped_sigint_stops_the_command_and_the_script_goes_on(private_lab) -> None:  # type: ignore[no-untyped-def]
+    marker = _sleep()
+    proc = _start_in_own_group(private_lab, f"trap 'echo caught' INT; @host01 {marker}; echo after $?")
+    try:
+        assert wait_until(lambda: len(remote_processes(marker)) >= 1)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert not remote_processes(marker)
+    assert "caught" in out
+
+
+def test_a_kept_connection_that_died_is_replaced(private_lab) -> None:  # type: ignore[no-untyped-def]
+    """The server restarts between two stages of one shell: the dead kept connection is
+    noticed and replaced, and the second stage runs."""
+    go = private_lab.root / "go"
+    proc = subprocess.Popen(
+        [*FMSH_ARGV, "-c", f"@host01 echo one; while [ ! -e {go} ]; do sleep 0.05; done; @host01 echo two"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | private_lab.env(),
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline() == "one\n"
+    server = private_lab.server_of("host01")
+    server.kill_all()
+    server.start()
+    go.touch()
+    out, err = proc.communicate(timeout=30)
+    assert out == "two\n", err
+    assert proc.returncode == 0
