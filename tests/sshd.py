@@ -78,11 +78,15 @@ class Server:
         self.write_config()
         if os.geteuid() == 0:
             os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation dir
-        self.process = subprocess.Popen(
-            [SSHD, "-D", "-f", str(self.config), "-E", str(self.log)],
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        argv = [SSHD, "-D", "-f", str(self.config), "-E", str(self.log)]
+        passwd = self.lab.plain_shell_passwd()
+        if passwd is not None:
+            # The lab's sshd sees the login shell as /bin/sh, in a mount namespace of its
+            # own: this machine's ~/.bashrc (pyenv init...) would otherwise cost more than
+            # everything else in a remote command, for every tool alike.
+            script = f"mount --bind {passwd} /etc/passwd && exec " + " ".join(argv)
+            argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 10
         for _, address, port in self.hosts:
             while True:
@@ -186,6 +190,22 @@ class SSHLab:
             "  LogLevel ERROR",
         ]
         self.ssh_config.write_text("\n".join(config) + "\n")
+
+    def plain_shell_passwd(self) -> Path | None:
+        """A copy of /etc/passwd where this user's login shell is /bin/sh (root only: the
+        bind mount needs it), or None."""
+        if os.geteuid() != 0 or shutil.which("unshare") is None:
+            return None
+        path = self.root / "passwd"
+        if not path.exists():
+            lines = []
+            for line in Path("/etc/passwd").read_text().splitlines():
+                fields = line.split(":")
+                if len(fields) == 7 and fields[0] == self.user:
+                    fields[6] = "/bin/sh"
+                lines.append(":".join(fields))
+            path.write_text("\n".join(lines) + "\n")
+        return path
 
     def start(self) -> SSHLab:
         for server in self.servers:

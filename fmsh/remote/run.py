@@ -354,7 +354,8 @@ def _signal(host: _Active, name: str) -> None:
     transport = host.channel.get_transport()
     try:
         helper = transport.open_session(timeout=5)  # type: ignore[union-attr]
-        helper.exec_command(f"kill -{name} -- -{host.pid} 2>/dev/null")
+        # Through /bin/sh: its kill takes -PID for a process group (dash has no `--`).
+        helper.exec_command(f"exec /bin/sh -c 'kill -{name} -{host.pid} 2>/dev/null'")
         host.helpers.append(helper)
     except Exception:  # noqa: BLE001 - a lost connection: its commands get SIGHUP'd by sshd or not at all
         send_signal(host.channel, name)

@@ -4,6 +4,11 @@
 would use: HostName, User, Port, IdentityFile, ProxyJump, known_hosts files, host key
 checking, timeouts. Inventory settings are given to it as command-line overrides, which
 OpenSSH ranks above the config file. Answers are kept for the life of the shell.
+
+One `ssh -G` costs a few milliseconds of CPU, which a fan-out to hundreds of hosts would
+pay per host. So when the config files have no `Match` block and no `%` token, hosts whose
+names match the same `Host` lines share one answer (with their own name as HostName where
+the config sets none): `web001`..`web500` under one `Host web*` cost one `ssh -G`.
 """
 
 from __future__ import annotations
@@ -62,8 +67,17 @@ class SSHConfigReader:
     def __init__(self, config_file: str | None = None) -> None:
         self.config_file = config_file
         self._cache: dict[tuple[str, ...], HostConfig] = {}
+        self._shapes: dict[tuple[object, ...], HostConfig] = {}
         self._lock = threading.Lock()
         self._ssh = shutil.which("ssh")
+        self._host_lines: list[list[str]] | None = _host_lines(config_file)
+
+    def _shape(self, name: str, *rest: object) -> tuple[object, ...] | None:
+        """Which Host lines the name matches (plus the overrides): equal shapes, equal
+        answers. None when the config files make that unsafe (Match, % tokens)."""
+        if self._host_lines is None:
+            return None
+        return (tuple(_host_matches(patterns, name) for patterns in self._host_lines), *rest)
 
     def resolve(
         self,
@@ -78,13 +92,21 @@ class SSHConfigReader:
             found = self._cache.get(key)
         if found is not None:
             return found
-        config = (
-            self._ask_ssh(name, user, port, address, jump)
-            if self._ssh
-            else self._without_ssh(name, user, port, address, jump)
-        )
+        shape = self._shape(name, user, port, address, jump)
+        with self._lock:
+            model = self._shapes.get(shape) if shape is not None else None
+        if model is not None:
+            config = _renamed(model, name, address)
+        else:
+            config = (
+                self._ask_ssh(name, user, port, address, jump)
+                if self._ssh
+                else self._without_ssh(name, user, port, address, jump)
+            )
         with self._lock:
             self._cache[key] = config
+            if shape is not None and model is None:
+                self._shapes[shape] = config
         return config
 
     def _ask_ssh(
@@ -122,6 +144,77 @@ class SSHConfigReader:
         config.proxy_jump = jump
         config.source = "defaults (no ssh client found)"
         return config
+
+
+def _renamed(model: HostConfig, name: str, address: str | None) -> HostConfig:
+    """A copy of a shared answer for another name of the same shape."""
+    config = HostConfig(name)
+    for slot in HostConfig.__slots__:
+        value = getattr(model, slot)
+        setattr(config, slot, list(value) if isinstance(value, list) else value)
+    config.name = name
+    if address is None and model.hostname == model.name:
+        config.hostname = name  # no HostName in the config: ssh uses the name itself
+    return config
+
+
+def _config_files(config_file: str | None) -> list[str]:
+    if config_file:
+        return [config_file]
+    return [os.path.expanduser("~/.ssh/config"), "/etc/ssh/ssh_config"]
+
+
+def _host_lines(config_file: str | None) -> list[list[str]] | None:
+    """Every `Host` line's patterns in the config files (following Include), or None when a
+    file has something that makes equal shapes unsafe to share: Match blocks, % tokens,
+    hostname canonicalisation."""
+    import glob
+
+    lines: list[list[str]] = []
+    pending = [(path, os.path.dirname(path) or ".") for path in _config_files(config_file)]
+    seen: set[str] = set()
+    while pending:
+        path, base = pending.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                text = f.read()
+        except OSError:
+            continue
+        for raw in text.splitlines():
+            line = raw.strip()
+            if not line or line.startswith("#"):
+                continue
+            keyword, _, value = line.replace("=", " ", 1).partition(" ")
+            keyword = keyword.lower()
+            value = value.strip()
+            if keyword == "match" or "%" in value or keyword == "canonicalizehostname" and value.lower() != "no":
+                return None
+            if keyword == "host":
+                lines.append(value.split())
+            elif keyword == "include":
+                for item in value.split():
+                    item = os.path.expanduser(item)
+                    if not os.path.isabs(item):
+                        item = os.path.join(base, item)
+                    pending.extend((found, base) for found in sorted(glob.glob(item)))
+    return lines
+
+
+def _host_matches(patterns: list[str], name: str) -> bool:
+    """OpenSSH's rule for a Host line: some pattern matches and no negated one does."""
+    import fnmatch
+
+    matched = False
+    for pattern in patterns:
+        negated = pattern.startswith("!")
+        if fnmatch.fnmatchcase(name.lower(), (pattern[1:] if negated else pattern).lower()):
+            if negated:
+                return False
+            matched = True
+    return matched
 
 
 def _parse(name: str, text: str) -> HostConfig:
