@@ -147,20 +147,35 @@ def _descendants(pid: int) -> list[int]:
 class SSHLab:
     """`count` logical hosts named host01... on 127.0.0.(2..), each with its own port."""
 
-    def __init__(self, root: Path, count: int, prefix: str = "host", hosts_per_server: int = MAX_LISTEN) -> None:
+    def __init__(
+        self,
+        root: Path,
+        count: int,
+        prefix: str = "host",
+        hosts_per_server: int = MAX_LISTEN,
+        by_address: bool = False,
+    ) -> None:
+        """by_address: the hosts are named by their address (127.0.0.2...) and share one
+        port, so that one generic `Host 127.0.*` stanza describes them all (benchmarks:
+        every tool can name them the same way)."""
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self.user = getpass.getuser()
+        self.by_address = by_address
         self.client_key = root / "client_key"
         client_public = keygen(self.client_key)
         (root / "authorized_keys").write_text(client_public + "\n")
-        width = max(2, len(str(count)))
-        self.names = [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
+        addresses = [f"127.0.{(i + 2) // 250}.{(i + 2) % 250}" for i in range(count)]
+        if by_address:
+            self.names = addresses
+            self.port = _free_port("127.0.0.1")
+        else:
+            width = max(2, len(str(count)))
+            self.names = [f"{prefix}{i:0{width}d}" for i in range(1, count + 1)]
         self.addresses: dict[str, tuple[str, int]] = {}
         hosts = []
-        for i, name in enumerate(self.names):
-            address = f"127.0.{(i + 2) // 250}.{(i + 2) % 250 + 1}"
-            port = _free_port(address)
+        for name, address in zip(self.names, addresses, strict=True):
+            port = self.port if by_address else _free_port(address)
             self.addresses[name] = (address, port)
             hosts.append((name, address, port))
         per = max(1, min(hosts_per_server, MAX_LISTEN))
@@ -175,7 +190,10 @@ class SSHLab:
         for server in self.servers:
             for name, address, port in server.hosts:
                 known.append(f"[{address}]:{port} {server.public}")
-                config += [f"Host {name}", f"  HostName {address}", f"  Port {port}"]
+                if not self.by_address:
+                    config += [f"Host {name}", f"  HostName {address}", f"  Port {port}"]
+        if self.by_address:
+            config += ["Host 127.0.*", f"  Port {self.port}"]
         self.known_hosts.write_text("\n".join(known) + "\n")
         config += [
             "Host *",

@@ -53,6 +53,9 @@ class Settings:
 
 class Pool:
     def __init__(self, resolve_jump: Callable[[str], HostConfig]) -> None:
+        from fmsh.remote import _paramiko
+
+        _paramiko.load()  # every later `import paramiko` gets this one
         _quiet_paramiko()
         # resolve_jump turns a ProxyJump entry ("user@host:port") into a HostConfig.
         self.resolve_jump = resolve_jump
