@@ -49,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
             size = data.stat().st_size
             env = os.environ | lab.env()
             expected = str(size)
+            ssh = " ".join(lab.ssh_argv("host01"))
+            check = t.expect_stdout(expected)
             cases = [
-                t.Case("fmsh @h cat", [fmsh, "-c", f"@host01 cat {data} | wc -c"], check=t.expect_stdout(expected), env=env),
-                t.Case("ssh h cat", ["sh", "-c", f"{' '.join(lab.ssh_argv('host01'))} cat {data} | wc -c"],
-                       check=t.expect_stdout(expected), env=env),
-            ]  # fmt: skip
+                t.Case("fmsh @h cat", [fmsh, "-c", f"@host01 cat {data} | wc -c"], check=check, env=env),
+                t.Case("ssh h cat", ["sh", "-c", f"{ssh} cat {data} | wc -c"], check=check, env=env),
+            ]
             print(f"## stream: {size >> 20} MiB from one host to a local `wc -c`\n")
             t.run_interleaved(cases, runs=runs, warmup=warmup, timeout=args.timeout)
             print(t.table(cases))
