@@ -132,3 +132,12 @@ def test_a_kept_connection_that_died_is_replaced(private_lab) -> None:  # type: 
     out, err = proc.communicate(timeout=30)
     assert out == "two\n", err
     assert proc.returncode == 0
+
+
+def test_step_timeout_stops_the_remote_command(private_lab) -> None:  # type: ignore[no-untyped-def]
+    marker = _sleep()
+    start = time.monotonic()
+    r = run_remote(private_lab, f"FMSH_STEP_TIMEOUT=1 @host[01-02] {marker}; echo status=$? ${{HOST_FAILURE[host01]}}")
+    assert r.out == "status=124 timeout\n", (r.out, r.err)
+    assert time.monotonic() - start < 10
+    assert wait_until(lambda: not remote_processes(marker), timeout=10), remote_processes(marker)

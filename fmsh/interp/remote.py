@@ -9,6 +9,8 @@ stage only):
     FMSH_OUTPUT           auto | prefix | plain | gather | json (see remote/output.py)
     FMSH_FANOUT           how many hosts at a time (32)
     FMSH_CONNECT_TIMEOUT  seconds to connect and authenticate (10, or ssh's ConnectTimeout)
+    FMSH_STEP_TIMEOUT     seconds a stage may run before its commands are stopped (status
+                          124, class timeout; none by default until `timeout` syntax lands)
     FMSH_HOST_KEYS        yes (refuse unknown keys: the default) | accept-new | no
     FMSH_INVENTORY        the inventory file (~/.config/fmsh/inventory.toml)
     FMSH_SSH_CONFIG       an ssh config file for `ssh -G -F`
@@ -321,6 +323,12 @@ class RemoteRunner:
                 settings.connect_timeout = float(timeout)
             except ValueError:
                 raise ShellError(f"FMSH_CONNECT_TIMEOUT={timeout}: not a number of seconds") from None
+        step = self.sh.vars.get("FMSH_STEP_TIMEOUT")
+        if step:
+            try:
+                settings.step_timeout = float(step)
+            except ValueError:
+                raise ShellError(f"FMSH_STEP_TIMEOUT={step}: not a number of seconds") from None
         keys = self.sh.vars.get("FMSH_HOST_KEYS")
         if keys:
             if keys not in ("yes", "accept-new", "no"):
@@ -364,7 +372,7 @@ def _status(results: list[HostResult]) -> int:
         return 0
     from fmsh.remote.failures import CONNECTION_STATUS
 
-    if any(r.kind not in (None, "exit", "signal") for r in results):
+    if any(r.kind not in (None, "exit", "signal", "timeout", "interrupted") for r in results):
         return CONNECTION_STATUS
     return max(r.status for r in results)
 

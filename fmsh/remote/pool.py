@@ -49,6 +49,7 @@ class Settings:
         self.host_keys: str | None = None  # overrides StrictHostKeyChecking: yes, accept-new, no
         self.handshakes_per_server = 8
         self.connect_attempts = 3
+        self.step_timeout: float | None = None  # seconds a stage may run, connecting included
 
 
 class Pool:

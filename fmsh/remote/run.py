@@ -165,6 +165,8 @@ class RemoteRun:
         selector.register(self._wake_r, selectors.EVENT_READ, None)
         active: dict[int, _Active] = {}
         awaiting_status: dict[int, _Active] = {}
+        timeout = self.settings.step_timeout
+        deadline = time.monotonic() + timeout if timeout else None
         workers = ThreadPoolExecutor(min(self.width, len(self.targets)), thread_name_prefix="fmsh-connect")
         try:
             for index, target in enumerate(self.targets):
@@ -186,6 +188,8 @@ class RemoteRun:
                         del awaiting_status[index]
                 if self._stop is None and self.interrupted is not None and self.interrupted():
                     self.request_stop()
+                if self._stop is None and deadline is not None and time.monotonic() > deadline:
+                    self.request_stop("TERM", failures.TIMEOUT, 124)
                 if self._stop is not None:
                     self._stopping(list(active.values()) + list(awaiting_status.values()))
                 self.sink.tick()
