@@ -141,3 +141,28 @@ def test_step_timeout_stops_the_remote_command(private_lab) -> None:  # type: ig
     assert r.out == "status=124 timeout\n", (r.out, r.err)
     assert time.monotonic() - start < 10
     assert wait_until(lambda: not remote_processes(marker), timeout=10), remote_processes(marker)
+
+
+def test_sigint_does_not_wait_for_a_host_still_connecting(private_lab) -> None:  # type: ignore[no-untyped-def]
+    """host02's sshd is stopped (its handshake would take the whole connect timeout): a
+    SIGINT ends the stage at once, and host02 never runs the command."""
+    marker = _sleep()
+    stopped = private_lab.server_of("host02")
+    stopped.signal(signal.SIGSTOP)
+    try:
+        proc = _start_in_own_group(private_lab, f"FMSH_CONNECT_TIMEOUT=20 @host[01-03] {marker}; echo after")
+        try:
+            assert wait_until(lambda: len(remote_processes(marker)) >= 2)
+            start = time.monotonic()
+            os.killpg(proc.pid, signal.SIGINT)
+            proc.communicate(timeout=15)
+            elapsed = time.monotonic() - start
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        stopped.signal(signal.SIGCONT)
+    assert proc.returncode == -signal.SIGINT
+    assert elapsed < 8
+    time.sleep(1)  # host02 wakes up now: it must not start the command
+    assert not remote_processes(marker)

@@ -135,6 +135,7 @@ class RemoteRun:
         self._wake_r, self._wake_w = os.pipe()
         self._broadcast: bytes | None = None
         self._output_closed = False
+        self._remaining = len(targets)
 
     # --- control from other threads -----------------------------------------------------
 
@@ -165,15 +166,15 @@ class RemoteRun:
         selector.register(self._wake_r, selectors.EVENT_READ, None)
         active: dict[int, _Active] = {}
         awaiting_status: dict[int, _Active] = {}
-        timeout = self.settings.step_timeout
-        deadline = time.monotonic() + timeout if timeout else None
+        step = self.settings.step_timeout
+        deadline = time.monotonic() + step if step else None
         workers = ThreadPoolExecutor(min(self.width, len(self.targets)), thread_name_prefix="fmsh-connect")
         try:
             for index, target in enumerate(self.targets):
                 workers.submit(self._start_host, index, target)
-            while any(r is None for r in self.results):
-                timeout = 0.01 if awaiting_status else 0.2
-                for key, _ in selector.select(timeout):
+            while self._remaining:
+                wait = 0.01 if awaiting_status else 0.2
+                for key, _ in selector.select(wait):
                     if key.data is None:
                         os.read(self._wake_r, 4096)
                         continue
@@ -192,6 +193,8 @@ class RemoteRun:
                     self.request_stop("TERM", failures.TIMEOUT, 124)
                 if self._stop is not None:
                     self._stopping(list(active.values()) + list(awaiting_status.values()))
+                    if not active and not awaiting_status:
+                        self._stop_unstarted()
                 self.sink.tick()
         finally:
             workers.shutdown(wait=False, cancel_futures=True)
@@ -271,6 +274,9 @@ class RemoteRun:
                 )
                 self._record(index, HostResult(self.targets[index].name, status, item.kind, item.message))
                 continue
+            if self.results[index] is not None:  # stopped while it was starting
+                item.close()  # type: ignore[attr-defined]
+                continue
             host = _Active(index, item)  # type: ignore[arg-type]
             active[index] = host
             selector.register(host.channel, selectors.EVENT_READ, index)
@@ -327,7 +333,19 @@ class RemoteRun:
         self._record(host.index, result)
         return True
 
+    def _stop_unstarted(self) -> None:
+        """Hosts still connecting or queued when a stop came: they never run the command
+        (their workers check before starting it), and nobody waits for their handshake."""
+        assert self._stop is not None
+        _, kind, status = self._stop
+        for index, result in enumerate(self.results):
+            if result is None:
+                self._record(index, HostResult(self.targets[index].name, status, kind, "stopped before it started"))
+
     def _record(self, index: int, result: HostResult) -> None:
+        if self.results[index] is not None:
+            return
+        self._remaining -= 1
         self.results[index] = result
         self.sink.host_done(index, result)
         self._done[index].set()
