@@ -312,8 +312,8 @@ RESTORED = Table(
     (
         "no-descriptor-leak",
         (
-            "ls /proc/$$/fd > before; echo x > f; read y < f; echo z 3>g; { :; } 4>h; f(){ :; }; f 5>i;"
-            " ls /proc/$$/fd > after; cmp -s before after && echo same"
+            "ls /proc/$BASHPID/fd > before; echo x > f; read y < f; echo z 3>g; { :; } 4>h; f(){ :; }; f 5>i;"
+            " ls /proc/$BASHPID/fd > after; cmp -s before after && echo same"
         ),
         "z\nsame\n",
     ),
