@@ -10,9 +10,12 @@ _fmsh() {
             return ;;
         -c)
             return ;;
+        --ssh-config|--inventory)
+            COMPREPLY=($(compgen -f -- "$cur"))
+            return ;;
     esac
     if [[ $cur == -* || $cur == +* ]]; then
-        COMPREPLY=($(compgen -W "-c -s -i -e -u -x -v -n -f -C -a -o +e +u +x +o --norc --version --help" -- "$cur"))
+        COMPREPLY=($(compgen -W "-c -s -i -e -u -x -v -n -f -C -a -o +e +u +x +o --norc --ssh-config --inventory --version --help" -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -f -- "$cur"))

@@ -27,6 +27,11 @@ SET_LETTERS = "aefhmnuvxBCEHPT"
 USAGE = "usage: fmsh [-aefnuvxC] [-o OPTION] [--norc] [-i] [-s] (-c COMMAND [NAME [ARGS...]] | FILE [ARGS...])"
 
 
+# Long options that set a shell variable (the variable is the setting; the option is a way
+# to give it on the command line).
+_VALUED = {"--ssh-config": "FMSH_SSH_CONFIG", "--inventory": "FMSH_INVENTORY"}
+
+
 class ShellArgs:
     """What the command line asked for."""
 
@@ -39,6 +44,7 @@ class ShellArgs:
         self.interactive = False
         self.stdin = False
         self.norc = False
+        self.settings: dict[str, str] = {}  # shell variables set by --ssh-config, --inventory
 
 
 class UsageError(Exception):
@@ -61,6 +67,16 @@ def parse_args(argv: list[str]) -> ShellArgs:
             break
         if arg == "--norc":
             result.norc = True
+            i += 1
+            continue
+        option, eq, value = arg.partition("=")
+        if option in _VALUED:
+            if not eq:
+                i += 1
+                if i >= len(argv):
+                    raise UsageError(f"{option}: option requires an argument")
+                value = argv[i]
+            result.settings[_VALUED[option]] = value
             i += 1
             continue
         if arg.startswith("--"):
@@ -165,6 +181,8 @@ def run(args: ShellArgs) -> int:
 
 
 def _apply_options(shell, args: ShellArgs) -> None:  # type: ignore[no-untyped-def]
+    for variable, value in args.settings.items():
+        shell.vars.set(variable, value)
     for name, on in args.options:
         shell.options.set(name, on)
         if name == "allexport":
@@ -228,6 +246,8 @@ def click_main(argv: list[str]) -> int:
     @click.option("-s", "stdin", is_flag=True, help="Read the script from standard input (operands are $1...).")
     @click.option("-i", "interactive", is_flag=True, help="Interactive, even if standard input is not a terminal.")
     @click.option("--norc", is_flag=True, help="Do not read the rc file at an interactive start.")
+    @click.option("--ssh-config", metavar="FILE", help="The ssh config file for remote stages (FMSH_SSH_CONFIG).")
+    @click.option("--inventory", metavar="FILE", help="The inventory file (FMSH_INVENTORY).")
     @click.option("-e", "errexit", is_flag=True, help="set -e: exit when a command fails.")
     @click.option("-u", "nounset", is_flag=True, help="set -u: an unset variable is an error.")
     @click.option("-x", "xtrace", is_flag=True, help="set -x: print commands as they run.")

@@ -78,3 +78,20 @@ def test_bad_inventory_is_reported(ssh_lab, tmp_path) -> None:  # type: ignore[n
 def test_no_inventory_file_is_an_empty_inventory(ssh_lab, tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = run_remote(ssh_lab, "@host[01-02] true; echo $?", env={"FMSH_INVENTORY": str(tmp_path / "none.toml")})
     assert r.out == "0\n"
+
+
+def test_command_line_options_name_the_files(ssh_lab, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import run_fmsh
+
+    inventory = tmp_path / "inv.toml"
+    inventory.write_text('[groups]\npair = "host[01-02]"\n')
+    env = {"FMSH_SSH_CONFIG": "", "FMSH_INVENTORY": "", "SSH_AUTH_SOCK": ""}
+    r = run_fmsh(
+        "--ssh-config",
+        str(ssh_lab.ssh_config),
+        f"--inventory={inventory}",
+        "-c",
+        "@pair true; echo ${!HOST_STATUS[@]}",
+        env=env,
+    )
+    assert sorted(r.out.split()) == ["host01", "host02"], r.err
