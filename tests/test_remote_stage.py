@@ -137,3 +137,14 @@ def test_errexit_applies(ssh_lab) -> None:  # type: ignore[no-untyped-def]
 def test_stage_without_command_is_a_syntax_error(ssh_lab, bad: str) -> None:  # type: ignore[no-untyped-def]
     r = run_remote(ssh_lab, bad)
     assert r.status == 2
+
+
+def test_remote_stage_in_a_subshell_and_in_the_background(ssh_lab) -> None:  # type: ignore[no-untyped-def]
+    """A forked copy of the shell (subshell, `&`, a function as a pipeline stage) opens
+    connections of its own: the parent's belong to the parent."""
+    script = (
+        "@host01 echo parent; ( @host01 echo subshell ); @host02 echo background & wait $!;"
+        " f() { @host03 echo in-function; }; f | cat; @host01 echo parent-again"
+    )
+    r = run_remote(ssh_lab, script)
+    assert r.out == "parent\nsubshell\nbackground\nin-function\nparent-again\n", r.err
