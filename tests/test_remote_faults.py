@@ -68,46 +68,40 @@ def _start_in_own_group(lab, script: str) -> subprocess.Popen[str]:  # type: ign
     )
 
 
-def test_sigint_stops_the_remote_commands(private_lab) -> None:  # type: ignore[no-untyped-def]
-    marker = _sleep()
-    proc = _start_in_own_group(private_lab, f"@host[01-03] {{ sh -c '{marker}; echo leaked' | cat; }}; echo after")
+def _interrupt(lab, script: str, marker: str, running: int) -> tuple[subprocess.Popen[str], str]:  # type: ignore[no-untyped-def]
+    """Start fmsh as a terminal's foreground job, wait until `running` remote processes
+    show `marker`, send SIGINT to the job as Ctrl-C would; the process and its output."""
+    proc = _start_in_own_group(lab, script)
     try:
-        assert wait_until(lambda: len(remote_processes(marker)) >= 3), remote_processes(marker)
+        assert wait_until(lambda: len(remote_processes(marker)) >= running), remote_processes(marker)
         os.killpg(proc.pid, signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
+    assert TRACEBACK not in err
+    return proc, out
+
+
+def test_sigint_stops_the_remote_commands(private_lab) -> None:  # type: ignore[no-untyped-def]
+    marker = _sleep()
+    script = f"@host[01-03] {{ sh -c '{marker}; echo leaked' | cat; }}; echo after"
+    proc, out = _interrupt(private_lab, script, marker, 3)
     assert proc.returncode == -signal.SIGINT
     assert "after" not in out and "leaked" not in out
-    assert TRACEBACK not in err
     assert wait_until(lambda: not remote_processes(marker), timeout=10), remote_processes(marker)
 
 
 def test_sigint_during_a_single_host_pipeline(private_lab) -> None:  # type: ignore[no-untyped-def]
     marker = _sleep()
-    proc = _start_in_own_group(private_lab, f"@host01 {marker} | cat; echo after")
-    try:
-        assert wait_until(lambda: len(remote_processes(marker)) >= 1)
-        os.killpg(proc.pid, signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    proc, out = _interrupt(private_lab, f"@host01 {marker} | cat; echo after", marker, 1)
     assert proc.returncode == -signal.SIGINT and "after" not in out
     assert wait_until(lambda: not remote_processes(marker), timeout=10), remote_processes(marker)
 
 
 def test_trapped_sigint_stops_the_command_and_the_script_goes_on(private_lab) -> None:  # type: ignore[no-untyped-def]
     marker = _sleep()
-    proc = _start_in_own_group(private_lab, f"trap 'echo caught' INT; @host01 {marker}; echo after $?")
-    try:
-        assert wait_until(lambda: len(remote_processes(marker)) >= 1)
-        os.killpg(proc.pid, signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    _, out = _interrupt(private_lab, f"trap 'echo caught' INT; @host01 {marker}; echo after $?", marker, 1)
     assert not remote_processes(marker)
     assert "caught" in out
 

@@ -317,24 +317,26 @@ class RemoteRunner:
         from fmsh.remote.pool import Settings
 
         settings = Settings()
-        timeout = self.sh.vars.get("FMSH_CONNECT_TIMEOUT")
-        if timeout:
-            try:
-                settings.connect_timeout = float(timeout)
-            except ValueError:
-                raise ShellError(f"FMSH_CONNECT_TIMEOUT={timeout}: not a number of seconds") from None
-        step = self.sh.vars.get("FMSH_STEP_TIMEOUT")
-        if step:
-            try:
-                settings.step_timeout = float(step)
-            except ValueError:
-                raise ShellError(f"FMSH_STEP_TIMEOUT={step}: not a number of seconds") from None
+        settings.connect_timeout = self._seconds("FMSH_CONNECT_TIMEOUT") or settings.connect_timeout
+        settings.step_timeout = self._seconds("FMSH_STEP_TIMEOUT")
         keys = self.sh.vars.get("FMSH_HOST_KEYS")
         if keys:
             if keys not in ("yes", "accept-new", "no"):
                 raise ShellError(f"FMSH_HOST_KEYS={keys}: not one of yes, accept-new, no")
             settings.host_keys = keys
         return settings
+
+    def _seconds(self, name: str) -> float | None:
+        value = self.sh.vars.get(name)
+        if not value:
+            return None
+        try:
+            seconds = float(value)
+        except ValueError:
+            raise ShellError(f"{name}={value}: not a number of seconds") from None
+        if seconds <= 0:
+            raise ShellError(f"{name}={value}: must be more than 0")
+        return seconds
 
     def _int_setting(self, name: str, default: int) -> int:
         value = self.sh.vars.get(name)
