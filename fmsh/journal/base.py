@@ -1,0 +1,175 @@
+"""The journal's interface: everything the task runtime and the task builtins ask of it.
+
+Kept small so that another store can stand behind it (an rqlite cluster, later). Writes
+that belong to a running task carry its `epoch`, the fencing token of its lease: a write
+from an owner whose epoch was taken over is refused (TaskStopped), so a zombie owner can
+no longer commit. Policy (who may take a task over, what a refusal says) stays with the
+caller, passed in as a function that the journal calls inside its transaction, so that
+the check and the change are one atomic step.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
+
+    from fmsh.journal.records import (
+        AttemptRecord,
+        ChunkRecord,
+        EventRecord,
+        HostRecord,
+        StepRecord,
+        TaskRecord,
+    )
+
+
+class Owner:
+    """Who runs a task: a process on a host. `started` (the process's start time) tells a
+    live owner from a new process that reuses its pid."""
+
+    __slots__ = ("host", "pid", "started")
+
+    def __init__(self, host: str, pid: int, started: str) -> None:
+        self.host = host
+        self.pid = pid
+        self.started = started
+
+    def __str__(self) -> str:
+        return f"{self.host}:{self.pid}"
+
+
+class Chunk:
+    """Output of a step on a host, as it came: stream 1 or 2."""
+
+    __slots__ = ("stream", "data", "at")
+
+    def __init__(self, stream: int, data: bytes, at: float) -> None:
+        self.stream = stream
+        self.data = data
+        self.at = at
+
+
+class Journal(ABC):
+    path: str  # what messages call it
+
+    # --- tasks --------------------------------------------------------------------------
+
+    @abstractmethod
+    def create_task(self, values: dict[str, Any], owner: Owner, lease: float) -> TaskRecord:
+        """A new running task owned by `owner` (epoch 1), with a `created` event."""
+
+    @abstractmethod
+    def claim_task(
+        self, task_id: int, owner: Owner, lease: float, refusal: Callable[[TaskRecord], str | None]
+    ) -> TaskRecord:
+        """Take a task over: `refusal(task)` says why not (raised as TaskRefused), or
+        None, and then the epoch goes up by one and `owner` holds the lease."""
+
+    @abstractmethod
+    def renew_lease(self, task_id: int, epoch: int, lease: float) -> str | None:
+        """Extend the lease; None when done, else why the owner must stop (the task was
+        taken over, cancelled or forgotten)."""
+
+    @abstractmethod
+    def end_task(self, task_id: int, epoch: int, status: str, exit_status: int | None) -> None:
+        """The owner is done with the task (finished, failed, interrupted)."""
+
+    @abstractmethod
+    def cancel_task(self, task_id: int, refusal: Callable[[TaskRecord], str | None]) -> TaskRecord:
+        """Mark a task cancelled (its owner, if alive, stops before its next step)."""
+
+    @abstractmethod
+    def forget_task(self, task_id: int, refusal: Callable[[TaskRecord], str | None]) -> None:
+        """Delete a task and everything recorded for it."""
+
+    @abstractmethod
+    def replace_source(self, task_id: int, epoch: int, source: str, source_hash: str, detail: str) -> None:
+        """The task goes on with a changed script (`--accept-changes`)."""
+
+    @abstractmethod
+    def add_event(self, task_id: int, kind: str, epoch: int | None = None, owner: str | None = None,
+                  detail: str | None = None) -> None: ...  # fmt: skip
+
+    @abstractmethod
+    def carry_steps(self, from_task: int, to_task: int, before_seq: int) -> int:
+        """Copy the finished steps of `from_task` numbered below `before_seq` (with their
+        hosts and output) into `to_task` (`retry --from`); how many."""
+
+    # --- steps (fenced by epoch) --------------------------------------------------------
+
+    @abstractmethod
+    def start_step(
+        self,
+        task_id: int,
+        epoch: int,
+        step: dict[str, Any],
+        new: bool,
+        attempt: int,
+        owner: str,
+        bindings: list[tuple[str, int, str]],
+    ) -> None:
+        """Commit that a step is about to run (before its effect), with the values the
+        script observed since the last step (`bindings`: name, seq, value)."""
+
+    @abstractmethod
+    def finish_step(self, task_id: int, epoch: int, seq: int, attempt: int, result: dict[str, Any]) -> None:
+        """Commit a step's result (exit_status, pipestatus, output, pid)."""
+
+    @abstractmethod
+    def end_attempt(self, task_id: int, epoch: int | None, seq: int, attempt: int, outcome: str,
+                    error: str | None) -> None:  # fmt: skip
+        """An attempt ended without a result (interrupted, error, stopped)."""
+
+    @abstractmethod
+    def record_host(
+        self, task_id: int, epoch: int, seq: int, attempt: int, host: dict[str, Any], chunks: list[Chunk]
+    ) -> None:
+        """One host of a remote step finished: its outcome and (capped) output."""
+
+    @abstractmethod
+    def add_bindings(self, task_id: int, epoch: int, bindings: list[tuple[str, int, str]]) -> None: ...
+
+    # --- reading ------------------------------------------------------------------------
+
+    @abstractmethod
+    def task(self, task_id: int) -> TaskRecord | None: ...
+
+    @abstractmethod
+    def tasks(
+        self, statuses: list[str] | None = None, name: str | None = None, limit: int | None = None
+    ) -> list[TaskRecord]:
+        """Newest first."""
+
+    @abstractmethod
+    def steps(self, task_id: int) -> list[StepRecord]:
+        """In the order they first ran."""
+
+    @abstractmethod
+    def hosts(self, task_id: int, seq: int | None = None) -> list[HostRecord]: ...
+
+    @abstractmethod
+    def attempts(self, task_id: int) -> list[AttemptRecord]: ...
+
+    @abstractmethod
+    def events(self, task_id: int) -> list[EventRecord]: ...
+
+    @abstractmethod
+    def chunks(self, task_id: int, seq: int | None = None, host: str | None = None) -> Iterator[ChunkRecord]: ...
+
+    @abstractmethod
+    def bindings(self, task_id: int) -> list[tuple[str, int, str]]: ...
+
+    @abstractmethod
+    def step_summary(self, task_ids: list[int]) -> dict[int, tuple[int, list[int]]]:
+        """For each task: how many steps, and which failed (a non-zero status the script
+        did not test)."""
+
+    @abstractmethod
+    def integrity_check(self) -> str: ...
+
+    @abstractmethod
+    def close(self) -> None: ...

@@ -1,0 +1,158 @@
+"""The rows the journal hands back: one small class per table, fields named as the columns.
+
+Times are seconds since the epoch (REAL; in SQL, `datetime(started_at, 'unixepoch')`).
+The manual (JOURNAL) documents every column.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Mapping
+    from typing import Any, Self
+
+
+class Record:
+    """A row: its columns as attributes."""
+
+    __slots__: tuple[str, ...] = ()
+
+    def __init__(self, **values: Any) -> None:
+        for name in self.__slots__:
+            setattr(self, name, values.get(name))
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any] | sqlite3.Row) -> Self:
+        record = cls.__new__(cls)
+        keys = row.keys()
+        for name in cls.__slots__:
+            setattr(record, name, row[name] if name in keys else None)
+        return record
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.as_dict()!r})"
+
+
+class TaskRecord(Record):
+    __slots__ = (
+        "id", "name", "origin", "source_name", "source", "source_hash", "args", "cwd", "options",
+        "status", "exit_status", "owner_host", "owner_pid", "owner_started", "epoch",
+        "lease_expires", "heartbeat_at", "created_at", "updated_at", "finished_at",
+        "parent_task", "parent_step", "retry_of", "retry_from",
+    )  # fmt: skip
+    id: int
+    name: str
+    origin: str  # script | command | stdin | prompt
+    source_name: str
+    source: str
+    source_hash: str
+    args: str  # JSON list
+    cwd: str
+    options: str  # JSON list of `set -o` names that were on
+    status: str  # running | done | failed | interrupted | cancelled
+    exit_status: int | None
+    owner_host: str | None
+    owner_pid: int | None
+    owner_started: str | None
+    epoch: int
+    lease_expires: float | None
+    heartbeat_at: float | None
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    parent_task: int | None
+    parent_step: str | None
+    retry_of: int | None
+    retry_from: int | None
+
+
+class StepRecord(Record):
+    __slots__ = (
+        "task_id", "seq", "key", "kind", "location", "text", "context", "fingerprint", "status",
+        "exit_status", "pipestatus", "output", "wake_at", "pid", "started_at", "ended_at",
+        "attempts", "tested", "carried_from",
+    )  # fmt: skip
+    task_id: int
+    seq: int
+    key: str
+    kind: str  # command | builtin | pipeline | remote | capture | subshell | background | sleep
+    location: str  # file:line:col
+    text: str
+    context: str  # the source of the calls and loops it ran in, ` › ` between them
+    fingerprint: str
+    status: str  # running | finished
+    exit_status: int | None
+    pipestatus: str | None  # JSON list, for pipelines
+    output: str | None  # a capture's output
+    wake_at: float | None  # a durable sleep's end
+    pid: int | None  # a background step's process
+    started_at: float
+    ended_at: float | None
+    attempts: int
+    tested: int  # 1: its status was tested (if, while, &&, ||, !), so a failure is not the task's
+    carried_from: str | None  # "TASK:SEQ" for a step carried over by `retry`
+
+    @property
+    def finished(self) -> bool:
+        return self.status == "finished"
+
+
+class HostRecord(Record):
+    __slots__ = (
+        "task_id", "seq", "host", "attempt", "status", "failure", "message", "started_at",
+        "ended_at", "output_bytes", "truncated",
+    )  # fmt: skip
+    task_id: int
+    seq: int
+    host: str
+    attempt: int
+    status: int
+    failure: str | None  # the failure class, None when the host succeeded
+    message: str
+    started_at: float | None
+    ended_at: float
+    output_bytes: int
+    truncated: int
+
+
+class AttemptRecord(Record):
+    __slots__ = (
+        "task_id", "seq", "attempt", "epoch", "owner", "started_at", "ended_at", "outcome", "exit_status", "error",
+    )  # fmt: skip
+    task_id: int
+    seq: int
+    attempt: int
+    epoch: int
+    owner: str
+    started_at: float
+    ended_at: float | None
+    outcome: str | None  # finished | interrupted | error | stopped; None while it runs
+    exit_status: int | None
+    error: str | None
+
+
+class EventRecord(Record):
+    __slots__ = ("id", "task_id", "at", "kind", "epoch", "owner", "detail")
+    id: int
+    task_id: int
+    at: float
+    kind: str
+    epoch: int | None
+    owner: str | None
+    detail: str | None
+
+
+class ChunkRecord(Record):
+    __slots__ = ("task_id", "seq", "host", "attempt", "chunk", "stream", "data", "at")
+    task_id: int
+    seq: int
+    host: str  # "" for a local step
+    attempt: int
+    chunk: int
+    stream: int
+    data: bytes
+    at: float

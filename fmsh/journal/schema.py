@@ -1,0 +1,166 @@
+"""The journal's schema, as registered migrations (the sqlite-utils way: tables declared
+with `Table.create`, indexes with `create_index`).
+
+`PRAGMA user_version` is the schema version; `schema_migrations` says when each
+migration ran. A journal is migrated forward when it is opened (in one write
+transaction, so two shells opening it at once do not both migrate); a journal written by
+a newer fmsh is refused rather than guessed at. Add a migration by appending a function
+to MIGRATIONS; never edit one that has shipped.
+
+sqlite-utils is imported here only, when a journal is created or migrated: opening an
+up-to-date journal and writing steps need nothing but the sqlite3 module, so a task does
+not pay sqlite-utils' import time (~100 ms) on every start.
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+    from collections.abc import Callable
+
+    import sqlite_utils
+
+
+def _initial(db: sqlite_utils.Database) -> None:
+    db.table("tasks").create(
+        {
+            "id": int,
+            "name": str,
+            "origin": str,
+            "source_name": str,
+            "source": str,
+            "source_hash": str,
+            "args": str,
+            "cwd": str,
+            "options": str,
+            "status": str,
+            "exit_status": int,
+            "owner_host": str,
+            "owner_pid": int,
+            "owner_started": str,
+            "epoch": int,
+            "lease_expires": float,
+            "heartbeat_at": float,
+            "created_at": float,
+            "updated_at": float,
+            "finished_at": float,
+            "parent_task": int,
+            "parent_step": str,
+            "retry_of": int,
+            "retry_from": int,
+        },
+        pk="id",
+        not_null={"name", "origin", "source_name", "source", "source_hash", "status", "epoch", "created_at"},
+        defaults={"epoch": 1, "args": "[]", "options": "[]"},
+    )
+    db.table("tasks").create_index(["status"])
+    db.table("tasks").create_index(["created_at"])
+    db.table("steps").create(
+        {
+            "task_id": int,
+            "seq": int,
+            "key": str,
+            "kind": str,
+            "location": str,
+            "text": str,
+            "context": str,
+            "fingerprint": str,
+            "status": str,
+            "exit_status": int,
+            "pipestatus": str,
+            "output": str,
+            "wake_at": float,
+            "pid": int,
+            "started_at": float,
+            "ended_at": float,
+            "attempts": int,
+            "tested": int,
+            "carried_from": str,
+        },
+        pk=("task_id", "seq"),
+        foreign_keys=[("task_id", "tasks", "id")],
+        not_null={"key", "kind", "status", "attempts"},
+        defaults={"attempts": 0},
+    )
+    db.table("steps").create_index(["task_id", "key"])
+    db.table("attempts").create(
+        {
+            "task_id": int,
+            "seq": int,
+            "attempt": int,
+            "epoch": int,
+            "owner": str,
+            "started_at": float,
+            "ended_at": float,
+            "outcome": str,
+            "exit_status": int,
+            "error": str,
+        },
+        pk=("task_id", "seq", "attempt"),
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db.table("step_hosts").create(
+        {
+            "task_id": int,
+            "seq": int,
+            "host": str,
+            "attempt": int,
+            "status": int,
+            "failure": str,
+            "message": str,
+            "started_at": float,
+            "ended_at": float,
+            "output_bytes": int,
+            "truncated": int,
+        },
+        pk=("task_id", "seq", "host"),
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db.table("output").create(
+        {
+            "task_id": int,
+            "seq": int,
+            "host": str,
+            "attempt": int,
+            "chunk": int,
+            "stream": int,
+            "data": bytes,
+            "at": float,
+        },
+        pk=("task_id", "seq", "host", "attempt", "chunk"),
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db.table("events").create(
+        {"id": int, "task_id": int, "at": float, "kind": str, "epoch": int, "owner": str, "detail": str},
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db.table("events").create_index(["task_id"])
+    db.table("bindings").create(
+        {"task_id": int, "name": str, "seq": int, "value": str, "step": int},
+        pk=("task_id", "name", "seq"),
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+
+
+# Version N is reached by running MIGRATIONS[N - 1].
+MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
+    ("initial", _initial),
+]
+LATEST = len(MIGRATIONS)
+
+
+def migrate(conn: sqlite3.Connection, current: int, now: float) -> None:
+    """Bring a journal from version `current` to LATEST. The caller holds a write
+    transaction."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    if "schema_migrations" not in db.table_names():
+        db.table("schema_migrations").create({"version": int, "name": str, "applied_at": float}, pk="version")
+    for version in range(current + 1, LATEST + 1):
+        name, step = MIGRATIONS[version - 1]
+        step(db)
+        db.table("schema_migrations").insert({"version": version, "name": name, "applied_at": now})
+    db.execute(f"PRAGMA user_version = {LATEST}")

@@ -1,0 +1,634 @@
+"""The embedded journal: one SQLite file, the default store (see journal/base.py).
+
+WAL mode (readers never block the writer), `busy_timeout` (a writer waits for another
+instead of failing at once), every write one `BEGIN IMMEDIATE` transaction (the write
+lock is taken before anything is read, so a check and the change it decides are atomic),
+the file private to its user (0600, in a 0700 directory). `synchronous=NORMAL` by
+default: a commit survives the death of fmsh (SIGKILL) at no fsync cost per step; a power
+cut may lose the last steps, which then run again, as an interrupted step does.
+FMSH_JOURNAL_SYNC=full makes every commit durable on disk too.
+
+One connection, shared by the shell's threads (remote stages record hosts from their own
+thread) under a lock.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+
+from fmsh.journal import schema
+from fmsh.journal.base import Chunk, Journal, Owner
+from fmsh.journal.errors import JournalDamaged, JournalError, JournalLocked, TaskNotFound, TaskRefused, TaskStopped
+from fmsh.journal.records import (
+    AttemptRecord,
+    ChunkRecord,
+    EventRecord,
+    HostRecord,
+    StepRecord,
+    TaskRecord,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+
+_HEADER = b"SQLite format 3\x00"
+_CANCELLED = 130  # the status of a shell whose task was cancelled (as if interrupted)
+
+
+class SQLiteJournal(Journal):
+    def __init__(self, path: str, timeout: float = 10.0, sync: str = "normal") -> None:
+        self.path = path
+        self.timeout = timeout
+        self._lock = threading.RLock()
+        self.conn = self._open(sync)
+
+    # --- opening ------------------------------------------------------------------------
+
+    def _open(self, sync: str) -> sqlite3.Connection:
+        path = self.path
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            st: os.stat_result | None = os.stat(path)
+        except FileNotFoundError:
+            st = None
+        except OSError as e:
+            raise JournalError(f"cannot read the journal {path}: {e.strerror}") from None
+        if st is None:
+            _create_file(path, directory)
+        else:
+            _check_file(path, directory, st)
+        try:
+            conn = sqlite3.connect(path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as e:
+            raise self._error(e) from None
+        conn.row_factory = sqlite3.Row
+        try:
+            self._setup(conn, sync)
+        except sqlite3.Error as e:
+            conn.close()
+            raise self._error(e) from None
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _setup(self, conn: sqlite3.Connection, sync: str) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > schema.LATEST:
+            raise JournalError(
+                f"the journal {self.path} was written by a newer fmsh (schema {version}; this fmsh knows up to "
+                f"{schema.LATEST}): upgrade fmsh, or set FMSH_JOURNAL to another journal"
+            )
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
+        if version < schema.LATEST:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]  # another shell may have migrated
+                if version == 0:
+                    self._refuse_foreign(conn)
+                if version < schema.LATEST:
+                    schema.migrate(conn, version, time.time())
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        else:
+            # Reading the schema finds a damaged file now rather than halfway through a task.
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+    def _refuse_foreign(self, conn: sqlite3.Connection) -> None:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        if tables:
+            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+            raise JournalError(
+                f"{self.path} is a SQLite database but not an fmsh journal (it has the tables {shown}); "
+                "nothing was changed: set FMSH_JOURNAL to another path"
+            )
+
+    def _error(self, error: sqlite3.Error) -> JournalError:
+        """A SQLite error as a message that names the journal and the way out."""
+        text = str(error)
+        path = self.path
+        if "locked" in text or "busy" in text:
+            return JournalLocked(
+                f"the journal {path} is locked by another process (waited {self.timeout:g} s): find the holder "
+                f"with `fuser {path}`; FMSH_JOURNAL_TIMEOUT sets how long to wait"
+            )
+        if "not a database" in text or "encrypted" in text:
+            return _not_sqlite(path)
+        if "malformed" in text or "corrupt" in text:
+            return JournalDamaged(
+                f"the journal {path} is damaged ({text}); fmsh will not write to it. Keep a copy, rescue what "
+                f"can be read with `sqlite3 {path} .recover | sqlite3 NEW.db`, or set FMSH_JOURNAL to start a new one"
+            )
+        if "readonly" in text or "unable to open" in text or "I/O" in text:
+            return JournalError(
+                f"cannot write the journal {path} ({text}): the file and its directory must be writable; "
+                "or set FMSH_JOURNAL to another path"
+            )
+        if "full" in text:
+            return JournalError(f"cannot write the journal {path}: the disk is full")
+        return JournalError(f"the journal {path}: {text}")
+
+    # --- transactions -------------------------------------------------------------------
+
+    def _write(self, action: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `action` in one write transaction."""
+        with self._lock:
+            conn = self.conn
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    result = action(conn)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                return result
+            except sqlite3.Error as e:
+                raise self._error(e) from None
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            try:
+                return self.conn.execute(sql, args).fetchall()
+            except sqlite3.Error as e:
+                raise self._error(e) from None
+
+    def _fence(self, conn: sqlite3.Connection, task_id: int, epoch: int) -> None:
+        """Refuse a write from an owner that no longer holds the task."""
+        row = conn.execute("SELECT epoch, status, owner_host, owner_pid FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise TaskStopped(f"task {task_id} was removed from the journal (`forget`) while it ran; stopping")
+        if row["epoch"] != epoch:
+            raise TaskStopped(
+                f"task {task_id} was taken over by {row['owner_host']}:{row['owner_pid']} (epoch {row['epoch']}); "
+                f"this shell (epoch {epoch}) stops without running another step"
+            )
+        if row["status"] == "cancelled":
+            raise TaskStopped(f"task {task_id} was cancelled; stopping", status=_CANCELLED)
+
+    @staticmethod
+    def _event(
+        conn: sqlite3.Connection, task_id: int, kind: str, epoch: int | None, owner: str | None, detail: str | None
+    ) -> None:
+        conn.execute(
+            "INSERT INTO events (task_id, at, kind, epoch, owner, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (task_id, time.time(), kind, epoch, owner, detail),
+        )
+
+    # --- tasks --------------------------------------------------------------------------
+
+    def create_task(self, values: dict[str, Any], owner: Owner, lease: float) -> TaskRecord:
+        now = time.time()
+        row = dict(values)
+        row.update(
+            status="running",
+            epoch=1,
+            owner_host=owner.host,
+            owner_pid=owner.pid,
+            owner_started=owner.started,
+            lease_expires=now + lease,
+            heartbeat_at=now,
+            created_at=now,
+            updated_at=now,
+        )
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+
+        def action(conn: sqlite3.Connection) -> int:
+            task_id = conn.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", tuple(row.values())).lastrowid
+            assert task_id is not None
+            self._event(conn, task_id, "created", 1, str(owner), None)
+            return task_id
+
+        task = self.task(self._write(action))
+        assert task is not None
+        return task
+
+    def claim_task(
+        self, task_id: int, owner: Owner, lease: float, refusal: Callable[[TaskRecord], str | None]
+    ) -> TaskRecord:
+        def action(conn: sqlite3.Connection) -> None:
+            task = self._task_in(conn, task_id)
+            reason = refusal(task)
+            if reason is not None:
+                raise TaskRefused(reason)
+            now = time.time()
+            epoch = task.epoch + 1
+            conn.execute(
+                "UPDATE tasks SET epoch = ?, status = 'running', owner_host = ?, owner_pid = ?, owner_started = ?, "
+                "lease_expires = ?, heartbeat_at = ?, updated_at = ?, finished_at = NULL, exit_status = NULL "
+                "WHERE id = ?",
+                (epoch, owner.host, owner.pid, owner.started, now + lease, now, now, task_id),
+            )
+            # Attempts left open belonged to an owner that is gone.
+            conn.execute(
+                "UPDATE attempts SET outcome = 'interrupted' WHERE task_id = ? AND outcome IS NULL", (task_id,)
+            )
+            previous = f"from {task.owner_host}:{task.owner_pid}, epoch {task.epoch}, {task.status}"
+            self._event(conn, task_id, "claimed", epoch, str(owner), previous)
+
+        self._write(action)
+        task = self.task(task_id)
+        assert task is not None
+        return task
+
+    def _task_in(self, conn: sqlite3.Connection, task_id: int) -> TaskRecord:
+        row = conn.execute("SELECT * FROM tasks WHERE id = ?", (task_id,)).fetchone()
+        if row is None:
+            raise TaskNotFound(str(task_id), self.path)
+        return TaskRecord.from_row(row)
+
+    def renew_lease(self, task_id: int, epoch: int, lease: float) -> str | None:
+        now = time.time()
+
+        def action(conn: sqlite3.Connection) -> str | None:
+            changed = conn.execute(
+                "UPDATE tasks SET lease_expires = ?, heartbeat_at = ? "
+                "WHERE id = ? AND epoch = ? AND status = 'running'",
+                (now + lease, now, task_id, epoch),
+            ).rowcount
+            if changed:
+                return None
+            row = conn.execute(
+                "SELECT epoch, status, owner_host, owner_pid FROM tasks WHERE id = ?", (task_id,)
+            ).fetchone()
+            if row is None:
+                return "it was removed from the journal (`forget`)"
+            if row["status"] == "cancelled":
+                return "it was cancelled"
+            if row["epoch"] != epoch:
+                return f"it was taken over by {row['owner_host']}:{row['owner_pid']} (epoch {row['epoch']})"
+            return f"it is {row['status']}"
+
+        return self._write(action)
+
+    def end_task(self, task_id: int, epoch: int, status: str, exit_status: int | None) -> None:
+        now = time.time()
+
+        def action(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT epoch, status FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            if row is None or row["epoch"] != epoch:
+                return  # no longer ours: the new owner writes the ending
+            final = "cancelled" if row["status"] == "cancelled" else status
+            conn.execute(
+                "UPDATE tasks SET status = ?, exit_status = ?, updated_at = ?, finished_at = ?, lease_expires = NULL "
+                "WHERE id = ?",
+                (final, exit_status, now, now if final != "interrupted" else None, task_id),
+            )
+            self._event(conn, task_id, final, epoch, None, f"exit status {exit_status}")
+
+        self._write(action)
+
+    def cancel_task(self, task_id: int, refusal: Callable[[TaskRecord], str | None]) -> TaskRecord:
+        def action(conn: sqlite3.Connection) -> None:
+            task = self._task_in(conn, task_id)
+            reason = refusal(task)
+            if reason is not None:
+                raise TaskRefused(reason)
+            now = time.time()
+            conn.execute(
+                "UPDATE tasks SET status = 'cancelled', updated_at = ?, finished_at = ? WHERE id = ?",
+                (now, now, task_id),
+            )
+            self._event(conn, task_id, "cancelled", task.epoch, None, f"was {task.status}")
+
+        self._write(action)
+        task = self.task(task_id)
+        assert task is not None
+        return task
+
+    def forget_task(self, task_id: int, refusal: Callable[[TaskRecord], str | None]) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            task = self._task_in(conn, task_id)
+            reason = refusal(task)
+            if reason is not None:
+                raise TaskRefused(reason)
+            for table in ("output", "step_hosts", "attempts", "bindings", "events", "steps"):
+                conn.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))
+            conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
+
+        self._write(action)
+
+    def replace_source(self, task_id: int, epoch: int, source: str, source_hash: str, detail: str) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.execute(
+                "UPDATE tasks SET source = ?, source_hash = ?, updated_at = ? WHERE id = ?",
+                (source, source_hash, time.time(), task_id),
+            )
+            self._event(conn, task_id, "changed", epoch, None, detail)
+
+        self._write(action)
+
+    def add_event(
+        self, task_id: int, kind: str, epoch: int | None = None, owner: str | None = None, detail: str | None = None
+    ) -> None:
+        self._write(lambda conn: self._event(conn, task_id, kind, epoch, owner, detail))
+
+    def carry_steps(self, from_task: int, to_task: int, before_seq: int) -> int:
+        step_columns = (
+            "seq, key, kind, location, text, context, fingerprint, status, exit_status, pipestatus, output, "
+            "wake_at, pid, started_at, ended_at, attempts, tested"
+        )
+        host_columns = "seq, host, attempt, status, failure, message, started_at, ended_at, output_bytes, truncated"
+        chunk_columns = "seq, host, attempt, chunk, stream, data, at"
+        carried = "seq IN (SELECT seq FROM steps WHERE task_id = ? AND seq < ? AND status = 'finished')"
+
+        def action(conn: sqlite3.Connection) -> int:
+            count = conn.execute(
+                f"INSERT INTO steps (task_id, {step_columns}, carried_from) SELECT ?, {step_columns}, "
+                "? || ':' || seq FROM steps WHERE task_id = ? AND seq < ? AND status = 'finished'",
+                (to_task, str(from_task), from_task, before_seq),
+            ).rowcount
+            conn.execute(
+                f"INSERT INTO step_hosts (task_id, {host_columns}) SELECT ?, {host_columns} FROM step_hosts "
+                f"WHERE task_id = ? AND {carried}",
+                (to_task, from_task, from_task, before_seq),
+            )
+            conn.execute(
+                f"INSERT INTO output (task_id, {chunk_columns}) SELECT ?, {chunk_columns} FROM output "
+                f"WHERE task_id = ? AND {carried}",
+                (to_task, from_task, from_task, before_seq),
+            )
+            conn.execute(
+                "INSERT INTO bindings (task_id, name, seq, value, step) SELECT ?, name, seq, value, step "
+                "FROM bindings WHERE task_id = ? AND step < ?",
+                (to_task, from_task, before_seq),
+            )
+            return count
+
+        return self._write(action)
+
+    # --- steps --------------------------------------------------------------------------
+
+    def start_step(
+        self,
+        task_id: int,
+        epoch: int,
+        step: dict[str, Any],
+        new: bool,
+        attempt: int,
+        owner: str,
+        bindings: list[tuple[str, int, str]],
+    ) -> None:
+        now = time.time()
+        seq = step["seq"]
+
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            if new:
+                conn.execute(
+                    "INSERT INTO steps (task_id, seq, key, kind, location, text, context, fingerprint, status, "
+                    "started_at, attempts, tested, wake_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                    (task_id, seq, step["key"], step["kind"], step["location"], step["text"], step["context"],
+                     step["fingerprint"], now, attempt, step["tested"], step.get("wake_at")),
+                )  # fmt: skip
+            else:
+                conn.execute(
+                    "UPDATE steps SET status = 'running', started_at = ?, ended_at = NULL, attempts = ?, "
+                    "wake_at = COALESCE(wake_at, ?) WHERE task_id = ? AND seq = ?",
+                    (now, attempt, step.get("wake_at"), task_id, seq),
+                )
+            conn.execute(
+                "INSERT INTO attempts (task_id, seq, attempt, epoch, owner, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (task_id, seq, attempt, epoch, owner, now),
+            )
+            if bindings:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO bindings (task_id, name, seq, value, step) VALUES (?, ?, ?, ?, ?)",
+                    [(task_id, name, n, value, seq) for name, n, value in bindings],
+                )
+
+        self._write(action)
+
+    def finish_step(self, task_id: int, epoch: int, seq: int, attempt: int, result: dict[str, Any]) -> None:
+        now = time.time()
+        status = result["exit_status"]
+
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.execute(
+                "UPDATE steps SET status = 'finished', exit_status = ?, pipestatus = ?, output = ?, "
+                "pid = COALESCE(?, pid), ended_at = ? WHERE task_id = ? AND seq = ?",
+                (status, result.get("pipestatus"), result.get("output"), result.get("pid"), now, task_id, seq),
+            )
+            conn.execute(
+                "UPDATE attempts SET ended_at = ?, outcome = 'finished', exit_status = ? "
+                "WHERE task_id = ? AND seq = ? AND attempt = ?",
+                (now, status, task_id, seq, attempt),
+            )
+
+        self._write(action)
+
+    def end_attempt(
+        self, task_id: int, epoch: int | None, seq: int, attempt: int, outcome: str, error: str | None
+    ) -> None:
+        now = time.time()
+
+        def action(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT epoch FROM tasks WHERE id = ?", (task_id,)).fetchone()
+            if row is None or (epoch is not None and row["epoch"] != epoch):
+                return
+            conn.execute(
+                "UPDATE attempts SET ended_at = ?, outcome = ?, error = ? "
+                "WHERE task_id = ? AND seq = ? AND attempt = ?",
+                (now, outcome, error, task_id, seq, attempt),
+            )
+
+        self._write(action)
+
+    def record_host(
+        self, task_id: int, epoch: int, seq: int, attempt: int, host: dict[str, Any], chunks: list[Chunk]
+    ) -> None:
+        name = host["host"]
+
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.execute(
+                "INSERT OR REPLACE INTO step_hosts (task_id, seq, host, attempt, status, failure, message, started_at, "
+                "ended_at, output_bytes, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (task_id, seq, name, attempt, host["status"], host.get("failure"), host.get("message", ""),
+                 host.get("started_at"), host.get("ended_at", time.time()), host.get("output_bytes", 0),
+                 host.get("truncated", 0)),
+            )  # fmt: skip
+            if chunks:
+                first = conn.execute(
+                    "SELECT COALESCE(MAX(chunk), 0) FROM output "
+                    "WHERE task_id = ? AND seq = ? AND host = ? AND attempt = ?",
+                    (task_id, seq, name, attempt),
+                ).fetchone()[0]
+                conn.executemany(
+                    "INSERT INTO output (task_id, seq, host, attempt, chunk, stream, data, at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(task_id, seq, name, attempt, first + k, c.stream, c.data, c.at) for k, c in enumerate(chunks, 1)],
+                )
+
+        self._write(action)
+
+    def add_bindings(self, task_id: int, epoch: int, bindings: list[tuple[str, int, str]]) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.executemany(
+                "INSERT OR REPLACE INTO bindings (task_id, name, seq, value, step) VALUES (?, ?, ?, ?, 0)",
+                [(task_id, name, n, value) for name, n, value in bindings],
+            )
+
+        self._write(action)
+
+    # --- reading ------------------------------------------------------------------------
+
+    def task(self, task_id: int) -> TaskRecord | None:
+        rows = self._read("SELECT * FROM tasks WHERE id = ?", (task_id,))
+        return TaskRecord.from_row(rows[0]) if rows else None
+
+    def tasks(
+        self, statuses: list[str] | None = None, name: str | None = None, limit: int | None = None
+    ) -> list[TaskRecord]:
+        where: list[str] = []
+        args: list[Any] = []
+        if statuses:
+            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            args.extend(statuses)
+        if name:
+            where.append("name GLOB ?")
+            args.append(name)
+        sql = "SELECT * FROM tasks" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [TaskRecord.from_row(r) for r in self._read(sql, tuple(args))]
+
+    def steps(self, task_id: int) -> list[StepRecord]:
+        rows = self._read("SELECT * FROM steps WHERE task_id = ? ORDER BY seq", (task_id,))
+        return [StepRecord.from_row(r) for r in rows]
+
+    def hosts(self, task_id: int, seq: int | None = None) -> list[HostRecord]:
+        if seq is None:
+            rows = self._read("SELECT * FROM step_hosts WHERE task_id = ? ORDER BY seq, host", (task_id,))
+        else:
+            rows = self._read("SELECT * FROM step_hosts WHERE task_id = ? AND seq = ? ORDER BY host", (task_id, seq))
+        return [HostRecord.from_row(r) for r in rows]
+
+    def attempts(self, task_id: int) -> list[AttemptRecord]:
+        rows = self._read("SELECT * FROM attempts WHERE task_id = ? ORDER BY seq, attempt", (task_id,))
+        return [AttemptRecord.from_row(r) for r in rows]
+
+    def events(self, task_id: int) -> list[EventRecord]:
+        rows = self._read("SELECT * FROM events WHERE task_id = ? ORDER BY id", (task_id,))
+        return [EventRecord.from_row(r) for r in rows]
+
+    def chunks(self, task_id: int, seq: int | None = None, host: str | None = None) -> Iterator[ChunkRecord]:
+        sql = "SELECT * FROM output WHERE task_id = ?"
+        args: list[Any] = [task_id]
+        if seq is not None:
+            sql += " AND seq = ?"
+            args.append(seq)
+        if host is not None:
+            sql += " AND host = ?"
+            args.append(host)
+        for row in self._read(sql + " ORDER BY seq, attempt, at, host, chunk", tuple(args)):
+            yield ChunkRecord.from_row(row)
+
+    def bindings(self, task_id: int) -> list[tuple[str, int, str]]:
+        rows = self._read("SELECT name, seq, value FROM bindings WHERE task_id = ? ORDER BY name, seq", (task_id,))
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def step_summary(self, task_ids: list[int]) -> dict[int, tuple[int, list[int]]]:
+        if not task_ids:
+            return {}
+        marks = ", ".join("?" for _ in task_ids)
+        rows = self._read(
+            f"SELECT task_id, seq, status = 'finished' AND exit_status != 0 AND NOT tested FROM steps "
+            f"WHERE task_id IN ({marks}) ORDER BY task_id, seq",
+            tuple(task_ids),
+        )
+        summary: dict[int, tuple[int, list[int]]] = {}
+        for task_id, seq, failed in rows:
+            count, failures = summary.get(task_id, (0, []))
+            if failed:
+                failures.append(seq)
+            summary[task_id] = (count + 1, failures)
+        return summary
+
+    def integrity_check(self) -> str:
+        return "; ".join(r[0] for r in self._read("PRAGMA integrity_check"))
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+
+def _create_file(path: str, directory: str) -> None:
+    """A new, empty journal file, private to its user."""
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError as e:
+        raise JournalError(
+            f"cannot create the journal directory {directory}: {e.strerror}; set FMSH_JOURNAL to a path in a "
+            "writable directory"
+        ) from None
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise JournalError(
+            f"cannot create the journal {path}: {e.strerror}; set FMSH_JOURNAL to a path in a writable directory"
+        ) from None
+    os.close(fd)
+
+
+def _check_file(path: str, directory: str, st: os.stat_result) -> None:
+    """Before SQLite touches an existing file: is it a journal, can it be written, and is
+    it private?"""
+    import stat
+
+    if not stat.S_ISREG(st.st_mode):
+        raise JournalError(f"the journal {path} is not a regular file; set FMSH_JOURNAL to another path")
+    if st.st_size:
+        try:
+            with open(path, "rb") as f:
+                head = f.read(len(_HEADER))
+        except OSError as e:
+            raise JournalError(f"cannot read the journal {path}: {e.strerror}") from None
+        if head != _HEADER:
+            raise _not_sqlite(path)
+    if not os.access(directory, os.W_OK):
+        why = "a read-only file system" if _read_only_fs(directory) else "not writable by you"
+        raise JournalError(
+            f"cannot use the journal {path}: its directory is {why}, and SQLite must create "
+            f"{os.path.basename(path)}-wal and -shm beside it; nothing was changed. Make the directory writable, "
+            "or set FMSH_JOURNAL to a path in a writable directory"
+        )
+    if st.st_uid == os.getuid() and st.st_mode & 0o077:
+        for name in (path, path + "-wal", path + "-shm"):
+            try:
+                os.chmod(name, 0o600)
+            except OSError:
+                pass
+
+
+def _read_only_fs(directory: str) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _not_sqlite(path: str) -> JournalError:
+    return JournalError(
+        f"{path} is not an fmsh journal: it is not a SQLite database. Nothing was changed: move it away, or set "
+        "FMSH_JOURNAL to another path"
+    )
