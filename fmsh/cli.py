@@ -4,6 +4,7 @@
     fmsh [OPTIONS] -c CMD [NAME [ARGS]]  run a command string ($0 = NAME)
     fmsh [OPTIONS] [-s] [ARGS...]        read the script from standard input, or a prompt
                                          when standard input is a terminal
+    fmsh --tasks | --trace ID | --resume ID ...   the task commands (tasks/commands.py)
 
 The click command below is the definition and the `--help`; because importing click costs
 more than a whole `fmsh -c true` should, the forms above are parsed by `parse_args` (the
@@ -141,7 +142,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+# `fmsh --tasks`, `fmsh --resume ID`...: the task commands (fmsh/tasks/commands.py).
+TASK_COMMANDS = ("tasks", "trace", "log", "resume", "cancel", "retry", "forget")
+
+
 def _main(argv: list[str]) -> int:
+    if argv and argv[0].startswith("--") and argv[0][2:] in TASK_COMMANDS:
+        from fmsh.tasks.commands import main as task_main
+
+        return task_main(argv[0][2:], argv[1:])
     if _wants_click(argv):
         return click_main(argv)
     try:
@@ -161,14 +170,14 @@ def run(args: ShellArgs) -> int:
     if args.command is not None:
         shell = Shell(args.name or "fmsh", args.args)
         _apply_options(shell, args)
-        return _exit(shell, shell.run_script(args.command, "-c"))
+        return _exit(shell, shell.run_script(args.command, "-c", origin="command"))
     if args.script is not None:
         shell = Shell(args.script, args.args)
         _apply_options(shell, args)
         text = _read_script(args.script)
         if isinstance(text, int):
             return text
-        return _exit(shell, shell.run_script(text, args.script))
+        return _exit(shell, shell.run_script(text, args.script, origin="script"))
     interactive = args.interactive or (os.isatty(0) and os.isatty(2))
     shell = Shell("fmsh", args.args, interactive=interactive)
     _apply_options(shell, args)
@@ -177,7 +186,7 @@ def run(args: ShellArgs) -> int:
 
         return _exit(shell, run_repl(shell, norc=args.norc))
     data = _read_all(0)
-    return _exit(shell, shell.run_script(data, "stdin"))
+    return _exit(shell, shell.run_script(data, "stdin", origin="stdin"))
 
 
 def _apply_options(shell, args: ShellArgs) -> None:  # type: ignore[no-untyped-def]
@@ -239,6 +248,11 @@ def click_main(argv: list[str]) -> int:
             "interactive prompt when standard input is a terminal. Set options (-e, -u, -x, "
             "-o pipefail, ...) are those of bash's `set`.\n\n"
             "The manual: man fmsh (man/fmsh.1 in the source tree)."
+        ),
+        epilog=(
+            "Task commands (each with its own --help): fmsh --tasks, fmsh --trace ID, "
+            "fmsh --log ID [STEP], fmsh --resume ID, fmsh --cancel ID, fmsh --retry ID --from STEP, "
+            "fmsh --forget ID."
         ),
     )
     @click.version_option(__version__, "--version", prog_name="fmsh")

@@ -41,8 +41,8 @@ def run_repl(shell: Shell, norc: bool = False) -> int:
             shell.last_status = 2
             pending = ""
             continue
-        pending = ""
-        status = _run(shell, lambda program=program: shell.cmd.run_list(program.body))  # type: ignore[misc]
+        text, pending = pending, ""
+        status = _run(shell, lambda program=program, text=text: shell.run_line(program, text))  # type: ignore[misc]
         if status is None:
             break
     return shell.finish(shell.last_status)

@@ -17,6 +17,19 @@ FMSH_ARGV = [FMSH] if FMSH else [sys.executable, "-m", "fmsh"]
 TRACEBACK = "Traceback (most recent call last)"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _journal(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """Tasks that tests run go to a journal of the test session's own, never the user's
+    (a test about the journal points FMSH_JOURNAL at its own)."""
+    saved = os.environ.get("FMSH_JOURNAL")
+    os.environ["FMSH_JOURNAL"] = str(tmp_path_factory.mktemp("journal") / "journal.db")
+    yield
+    if saved is None:
+        os.environ.pop("FMSH_JOURNAL", None)
+    else:
+        os.environ["FMSH_JOURNAL"] = saved
+
+
 class Result:
     def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
         self.status = proc.returncode

@@ -72,6 +72,9 @@ class Server:
             "UseDNS no",
             "Subsystem sftp internal-sftp",
         ]
+        if len(self.hosts) == 1:
+            # A command can tell which logical host it runs on (all run on this machine).
+            lines.append(f"SetEnv LAB_HOST={self.hosts[0][0]}")
         self.config.write_text("\n".join(lines) + "\n")
 
     def start(self) -> None:

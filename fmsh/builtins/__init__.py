@@ -55,6 +55,13 @@ REGISTRY: dict[str, str] = {
     "unalias": "lookup:Unalias",
     "getopts": "getopts:Getopts",
     "hosts": "hosts:Hosts",
+    "tasks": "tasks:Tasks",
+    "trace": "tasks:Trace",
+    "log": "tasks:Log",
+    "resume": "tasks:Resume",
+    "cancel": "tasks:Cancel",
+    "retry": "tasks:Retry",
+    "forget": "tasks:Forget",
 }
 
 

@@ -29,6 +29,12 @@ class Builtin:
     def run(self, argv: list[str]) -> int:
         raise NotImplementedError
 
+    def is_step(self, argv: list) -> bool:
+        """Whether, in a task, this call is a journaled step (its effect is outside the
+        shell, like echo's output) rather than a change to the shell that must run again
+        when the task is resumed."""
+        return False
+
     # --- helpers ------------------------------------------------------------------------
 
     def write(self, text: str, fd: int = 1) -> None:

@@ -11,6 +11,9 @@ class Echo(Builtin):
 
     name = "echo"
 
+    def is_step(self, argv: list) -> bool:
+        return True
+
     def run(self, argv: list[str]) -> int:
         newline = True
         escapes = self.sh.options.shopt["xpg_echo"]

@@ -66,7 +66,7 @@ class Wait(Builtin):
                 continue
             from fmsh.runtime.process import status_of
 
-            job.statuses[pid] = jobs.finished[pid] = status_of(raw)
+            jobs.reaped(job, pid, status_of(raw))
             if job.done:
                 return job.status
 

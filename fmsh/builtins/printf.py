@@ -16,6 +16,9 @@ class Printf(Builtin):
 
     name = "printf"
 
+    def is_step(self, argv: list) -> bool:
+        return not (len(argv) > 1 and isinstance(argv[1], str) and argv[1].startswith("-v"))  # -v sets a variable
+
     def run(self, argv: list[str]) -> int:
         flags, args = parse_flags(argv, "", with_value="v")
         if not args:

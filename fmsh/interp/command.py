@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from fmsh.interp.redirect import Redirector
     from fmsh.interp.shell import Shell
+    from fmsh.syntax.source import Pos
 
 
 class CommandEvaluator:
@@ -146,11 +147,16 @@ class CommandEvaluator:
 
         return self.with_redirects(node.redirects, action)
 
-    def _loop(self, rounds: Iterator[None], body: ast.CommandList) -> int:
+    def _loop(self, rounds: Iterator[None], body: ast.CommandList, pos: Pos) -> int:
         """Run `body` once per round that `rounds` yields. `break N` / `continue N` end or
-        skip a round of this loop and reach the enclosing loops with N - 1."""
+        skip a round of this loop and reach the enclosing loops with N - 1. In a task,
+        the steps of each round are keyed by its number."""
         status = 0
         self.loop_depth += 1
+        keys = self.sh.task.keys if self.sh.task is not None else None
+        if keys is not None:
+            keys.enter_loop(pos)
+        number = 1
         try:
             for _ in rounds:
                 try:
@@ -162,8 +168,14 @@ class CommandEvaluator:
                     status = 0
                     if control.is_break:
                         break
+                finally:
+                    if keys is not None:
+                        number += 1
+                        keys.next_round(number)
         finally:
             self.loop_depth -= 1
+            if keys is not None:
+                keys.leave()
         return status
 
     def _while_until(self, node: ast.WhileUntil) -> int:
@@ -182,7 +194,7 @@ class CommandEvaluator:
                     return
                 yield
 
-        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body))
+        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body, node.pos))
 
     def _for_each(self, node: ast.ForEach) -> int:
         def rounds() -> Iterator[None]:
@@ -192,7 +204,7 @@ class CommandEvaluator:
                 sh.vars.set(node.var, item)
                 yield
 
-        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body))
+        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body, node.pos))
 
     def _for_arith(self, node: ast.ForArith) -> int:
         def rounds() -> Iterator[None]:
@@ -204,7 +216,7 @@ class CommandEvaluator:
                 if node.step is not None:
                     arith.evaluate(node.step)
 
-        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body))
+        return self.with_redirects(node.redirects, lambda: self._loop(rounds(), node.body, node.pos))
 
     def _case(self, node: ast.Case) -> int:
         def action() -> int:
@@ -248,7 +260,19 @@ class CommandEvaluator:
 
     def _remote_command(self, node: ast.RemoteCommand) -> int:
         # Redirections apply on this side: `@web1 cat /etc/hosts > hosts.web1`.
+        task = self.sh.task
+        if task is not None and not task.depth:
+            from fmsh.tasks.result import StepResult
+
+            def remote() -> StepResult:
+                return StepResult(self.with_redirects(node.redirects, lambda: self.sh.remote.run(node)))
+
+            return task.run_step("remote", node.pos, remote).exit_status
         return self.with_redirects(node.redirects, lambda: self.sh.remote.run(node))
+
+    def _task_block(self, node: ast.TaskBlock) -> int:
+        # The task itself was begun before the program ran (see Shell.start_task).
+        return self.with_redirects(node.redirects, lambda: self.run_list(node.body))
 
     def _arith_command(self, node: ast.ArithCommand) -> int:
         def action() -> int:
@@ -279,6 +303,7 @@ _DISPATCH: dict[type, Callable[[CommandEvaluator, ast.Command], int]] = {
     ast.DoubleBracket: CommandEvaluator._double_bracket,  # type: ignore[dict-item]
     ast.ArithCommand: CommandEvaluator._arith_command,  # type: ignore[dict-item]
     ast.RemoteCommand: CommandEvaluator._remote_command,  # type: ignore[dict-item]
+    ast.TaskBlock: CommandEvaluator._task_block,  # type: ignore[dict-item]
 }
 
 # Commands whose failure trips `set -e` (compound commands leave it to their parts).

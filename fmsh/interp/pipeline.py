@@ -10,6 +10,7 @@ import os
 from fmsh.runtime import signals
 from fmsh.runtime.errors import Interrupted
 from fmsh.syntax import ast
+from fmsh.tasks.result import StepResult
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -66,7 +67,17 @@ class PipelineRunner:
                 status = self.ev.run(commands[0])
                 sh.pipestatus = [status]
             else:
-                statuses = self._run_stages(node)
+                task = sh.task
+                if task is not None and not task.depth:
+
+                    def stages() -> StepResult:
+                        statuses = self._run_stages(node)
+                        return StepResult(statuses[-1], pipestatus=statuses)
+
+                    result = task.run_step("pipeline", node.pos, stages)
+                    statuses = result.pipestatus or [result.exit_status]
+                else:
+                    statuses = self._run_stages(node)
                 sh.pipestatus = statuses
                 status = statuses[-1]
                 if sh.options.pipefail:
@@ -88,7 +99,9 @@ class PipelineRunner:
         sh = self.sh
         commands = node.commands
         last = len(commands) - 1
-        lastpipe = sh.options.shopt["lastpipe"] and not sh.options.interactive
+        # In a task a pipeline is one step, replayed as a whole: its last stage must not
+        # change the shell (it would not on resume), so it runs in a subshell, as in bash.
+        lastpipe = sh.options.shopt["lastpipe"] and not sh.options.interactive and sh.task is None
         started: list[tuple[int, int | RemoteHandle]] = []  # (stage, pid or remote handle)
         previous_read = -1
         try:
@@ -196,6 +209,11 @@ class PipelineRunner:
         def child() -> int:
             return self.ev.with_redirects(node.redirects, body)
 
+        task = sh.task
+        if task is not None and not task.depth:
+            return task.run_step(
+                "subshell", node.pos, lambda: StepResult(sh.wait_foreground([sh.fork(child)])[-1])
+            ).exit_status
         return sh.wait_foreground([sh.fork(child)])[-1]
 
     def _subshell_body(self, body: ast.CommandList) -> int:
@@ -216,9 +234,21 @@ class PipelineRunner:
                 os.close(devnull)
             return self.run_in_child(command)
 
-        pid = sh.fork(child, background=True)
+        text = _command_text(command) + " &"
+
+        def launch() -> int:
+            pid = sh.fork(child, background=True)
+            sh.jobs.add([pid], text)
+            return pid
+
+        task = sh.task
+        if task is not None and not task.depth:
+            pid, replayed = task.background(node.pos, launch)
+            if replayed is not None:  # it ran before the task was resumed: not again
+                sh.jobs.add_finished(pid, replayed.exit_status, text)
+        else:
+            pid = launch()
         sh.last_background_pid = pid
-        sh.jobs.add([pid], _command_text(command) + " &")
         return 0
 
 

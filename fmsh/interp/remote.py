@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from fmsh.interp.shell import Shell
+    from fmsh.journal.records import HostRecord
     from fmsh.remote.inventory import Inventory
     from fmsh.remote.pool import Pool, Settings
     from fmsh.remote.run import HostResult, HostTarget, RemoteRun
@@ -142,11 +143,16 @@ class RemoteRunner:
         from fmsh.remote.run import RemoteRun
 
         sh = self.sh
+        task = sh.task
+        step_active = task is not None and task.current is not None
         pattern = sh.words.expand_string(node.hosts)
-        command = self.command_text(node)
+        command = self.command_text(node, task.remote_environment() if step_active else None)  # type: ignore[union-attr]
         if sh.options.xtrace:
             sh.trace_words([f"@{pattern}", self.shown(node)], node.pos)
         targets = self.targets(pattern)
+        done: dict[str, HostRecord] = task.finished_hosts() if step_active else {}  # type: ignore[union-attr]
+        if done:
+            targets = self._skip_finished(targets, done)
         names = [t.name for t in targets]
         mode = (sh.vars.get("FMSH_OUTPUT") or "auto").strip()
         from fmsh.remote.output import MODES
@@ -156,6 +162,8 @@ class RemoteRunner:
         if stdin_fd == -1:
             stdin_fd = None if os.isatty(0) else 0
         sink = make_sink(mode, names, stdout_fd, stderr_fd)
+        if step_active:
+            sink = task.recording_sink(sink)  # type: ignore[union-attr]
         settings = self.settings()
         run = RemoteRun(
             self.pool(),
@@ -171,19 +179,55 @@ class RemoteRunner:
             on_start(run)
         signals.state.waiting += 1
         try:
-            results = run.run()
+            results = run.run() if targets else []
         finally:
             signals.state.waiting -= 1
+        if done:
+            results = self._with_finished(results, done)
         self._report(results, mode, stderr_fd, summary)
         if any(r.kind == "interrupted" for r in results) and not sh.traps.handles("INT"):
             raise Interrupted()
         return _status(results)
 
-    def command_text(self, node: ast.RemoteCommand) -> str:
+    def _skip_finished(self, targets: list[HostTarget], done: dict[str, HostRecord]) -> list[HostTarget]:
+        """A fan-out step that runs again (its task was resumed) runs only on the hosts that
+        did not finish it before."""
+        from fmsh.remote.nodeset import fold
+
+        skipped = [t.name for t in targets if t.name in done]
+        if skipped:
+            task = self.sh.task
+            step = task.current.seq if task is not None and task.current is not None else "?"
+            self.sh.report(
+                f"{fold(skipped)}: finished step {step} before the task was interrupted; not run again there"
+            )
+        return [t for t in targets if t.name not in done]
+
+    @staticmethod
+    def _with_finished(results: list[HostResult], done: dict[str, HostRecord]) -> list[HostResult]:
+        from fmsh.remote.run import HostResult
+
+        ran = {r.name for r in results}
+        earlier = [HostResult(h.host, h.status, h.failure, h.message or "") for h in done.values() if h.host not in ran]
+        return earlier + results
+
+    def set_host_arrays(self, hosts: list[tuple[str, int, str | None]]) -> None:
+        """HOST_STATUS and HOST_FAILURE: each host's status and failure class."""
+        statuses = AssocArray()
+        classes = AssocArray()
+        for name, status, kind in hosts:
+            statuses[name] = str(status)
+            if kind is not None:
+                classes[name] = kind
+        self.sh.vars.set_array("HOST_STATUS", statuses)
+        self.sh.vars.set_array("HOST_FAILURE", classes)
+
+    def command_text(self, node: ast.RemoteCommand, environment: dict[str, str] | None = None) -> str:
         """What the remote shell runs. Two or more words: an exact argv, each word quoted
         so that it arrives as one argument (`@h rm "$f"` can never run code). One word: a
         command line for the remote shell, as ssh takes it (`@h 'cat > /srv/x'`). A block:
-        its text, with the local values of the variables it uses set first."""
+        its text, with the local values of the variables it uses set first. In a task,
+        FMSH_TASK_ID and FMSH_STEP are exported to it (`environment`)."""
         from fmsh.remote.run import wrap
 
         sh = self.sh
@@ -192,14 +236,14 @@ class RemoteRunner:
             if not argv:
                 raise ShellError("a remote stage needs a command")
             if len(argv) == 1:
-                return wrap(argv[0], replace=False)
-            return wrap(" ".join(posix_quote(a) for a in argv), replace=True)
+                return wrap(argv[0], replace=False, environment=environment)
+            return wrap(" ".join(posix_quote(a) for a in argv), replace=True, environment=environment)
         lines = []
         for name in node.block_names:
             value = sh.vars.get(name)
             if value is not None:
                 lines.append(f"{name}={posix_quote(value)}")
-        return wrap("\n".join(lines + [node.block]), replace=False)
+        return wrap("\n".join(lines + [node.block]), replace=False, environment=environment)
 
     def shown(self, node: ast.RemoteCommand) -> str:
         """The stage as `set -x` shows it (the words, not the wrapper)."""
@@ -211,14 +255,7 @@ class RemoteRunner:
 
     def _report(self, results: list[HostResult], mode: str, stderr_fd: int, summary) -> None:  # type: ignore[no-untyped-def]
         sh = self.sh
-        statuses = AssocArray()
-        classes = AssocArray()
-        for r in results:
-            statuses[r.name] = str(r.status)
-            if r.kind is not None:
-                classes[r.name] = r.kind
-        sh.vars.set_array("HOST_STATUS", statuses)
-        sh.vars.set_array("HOST_FAILURE", classes)
+        self.set_host_arrays([(r.name, r.status, r.kind) for r in results])
         if mode == "json":
             return
         if len(results) == 1:

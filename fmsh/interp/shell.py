@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from fmsh.interp.remote import RemoteRunner
     from fmsh.runtime.fds import Descriptors
     from fmsh.runtime.jobs import JobTable
+    from fmsh.tasks.run import TaskRun
 
 
 def _make_jobs(shell: Shell) -> JobTable:
@@ -107,6 +108,7 @@ class Shell:
         self.in_child = False
         self.interrupted = False  # the top level stopped on SIGINT
         self.remote_fds: set[int] = set()  # pipe ends held by remote stages running here
+        self.task: TaskRun | None = None  # the durable task this shell runs, if it is one
         self.hash = CommandHash()
         self.traps = Traps(self)
         self.words = WordEvaluator(self)
@@ -286,6 +288,7 @@ class Shell:
                 except OSError:
                     pass
             self.remote_fds.clear()
+            self.task = None  # a forked copy runs its part of a step; only the shell journals
             if "remote" in self.__dict__:
                 self.remote.forget()
             self.jobs.forget_children()
@@ -334,11 +337,14 @@ class Shell:
 
     def wait_foreground(self, pids: list[int]) -> list[int]:
         """Wait for the processes of a foreground job, in order; their statuses."""
-        signals.state.waiting += 1
+        state = signals.state
+        state.waiting += 1
+        state.foreground = pids
         try:
             statuses = [process.wait_for(pid) for pid in pids]
         finally:
-            signals.state.waiting -= 1
+            state.waiting -= 1
+            state.foreground = []
         if signals.state.sigint_seen:
             signals.state.sigint_seen = False
             if 130 in statuses and not self.traps.handles("INT"):
@@ -346,10 +352,25 @@ class Shell:
         return statuses
 
     def command_sub(self, body: ast.CommandList) -> str:
-        """The output of `$(...)`, trailing newlines removed; sets `$?`."""
+        """The output of `$(...)`, trailing newlines removed; sets `$?`. In a task it is a
+        step: its output is journaled, and a resumed task gets it back from there."""
         if not body.commands:
             self.last_status = self.cmdsub_status = 0
             return ""
+        task = self.task
+        if task is not None and not task.depth:
+            from fmsh.tasks.result import StepResult
+
+            def capture() -> StepResult:
+                output = self._command_sub(body)
+                return StepResult(self.last_status, output=output)
+
+            result = task.run_step("capture", body.pos, capture)
+            self.last_status = self.cmdsub_status = result.exit_status
+            return result.output or ""
+        return self._command_sub(body)
+
+    def _command_sub(self, body: ast.CommandList) -> str:
         if _has_remote(body):
             return self._command_sub_here(body)
         read_end, write_end = os.pipe()
@@ -461,18 +482,65 @@ class Shell:
             k += 1
         return status
 
-    def run_script(self, text: str, name: str) -> int:
-        """The whole life of a non-interactive shell: parse, run, EXIT trap. The status."""
+    def run_script(self, text: str, name: str, origin: str | None = None, resumed: TaskRun | None = None) -> int:
+        """The whole life of a non-interactive shell: parse, run, EXIT trap. The status.
+
+        `origin` (script, command, stdin): the text may be a task, to be journaled;
+        `resumed`: it is one, taken up again."""
         try:
             program = self.parse(text, name)
         except ParseError as e:
             write_fd(2, "fmsh: " + e.render() + "\n")
+            if resumed is not None:
+                resumed.end(2)
             return self.finish(2)
         if self.options.noexec:
             return 0  # set -n: read and check only
         if self.options.values.get("verbose"):
             write_fd(2, text if text.endswith("\n") else text + "\n")
-        return self.finish(self.contain(lambda: self.run_top_level(program)))
+        if resumed is not None:
+            self.task = resumed
+        elif origin is not None:
+            status = self.start_task(program, text, name, origin)
+            if status:
+                return status
+        status = self.finish(self.contain(lambda: self.run_top_level(program)))
+        if self.task is not None:
+            self.task.end(status)
+            self.task = None
+        return status
+
+    def start_task(self, program: ast.Program, text: str, name: str, origin: str) -> int:
+        """Journal the program as a task if it is one (0), or say why it cannot run (its
+        journal is unusable: the status)."""
+        from fmsh.tasks.detect import default_name, task_name
+
+        if (self.vars.get("FMSH_JOURNAL") or "") == "none":
+            return 0  # asked to run without a journal: no task, no durability
+        title = task_name(program, default_name(name, text))
+        if title is None:
+            return 0
+        from fmsh.tasks.start import begin_task
+
+        try:
+            self.task = begin_task(self, text, name, origin, title)
+        except ShellError as e:
+            self.report(e.message)
+            return e.status
+        return 0
+
+    def run_line(self, program: ast.Program, text: str) -> int:
+        """One command line at the prompt; a line with a remote stage is a task."""
+        status = self.start_task(program, text, "stdin", "prompt")
+        if status:
+            self.last_status = status
+            return status
+        try:
+            return self.cmd.run_list(program.body)
+        finally:
+            if self.task is not None:
+                task, self.task = self.task, None
+                task.end(self.last_status)
 
     def eval_text(self, text: str, name: str = "eval") -> int:
         """`eval`: parse errors give status 2 and do not end the shell."""

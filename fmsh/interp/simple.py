@@ -15,6 +15,7 @@ from fmsh.runtime import process, signals
 from fmsh.runtime.errors import ReturnFromFunction, ShellError
 from fmsh.runtime.state import AssocArray, Cell, IndexedArray
 from fmsh.syntax import ast
+from fmsh.tasks.result import StepResult
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,10 +84,25 @@ class SimpleCommandRunner:
                 assignments, lambda: self.ev.with_redirects(redirects, lambda: self.call_function(function, argv))
             )
         builtin = sh.builtin(name)
+        task = sh.task
         if builtin is not None:
-            return self._with_temp_assignments(
-                assignments, lambda: self.ev.with_redirects(redirects, lambda: sh.run_builtin(builtin, argv))
-            )
+
+            def run_builtin() -> int:
+                return self._with_temp_assignments(
+                    assignments, lambda: self.ev.with_redirects(redirects, lambda: sh.run_builtin(builtin, argv))
+                )
+
+            if task is not None and not task.depth and builtin.is_step(argv):
+                return task.run_step("builtin", sh.current_pos, lambda: StepResult(run_builtin())).exit_status
+            return run_builtin()
+        if task is not None and not task.depth and not tail:
+            if name == "sleep" and not redirects and not assignments:
+                seconds = durable_seconds(argv[1:])
+                if seconds is not None:
+                    return task.sleep(sh.current_pos, seconds)
+            return task.run_step(
+                "command", sh.current_pos, lambda: StepResult(self._external(argv, assignments, redirects, tail))
+            ).exit_status
         return self._external(argv, assignments, redirects, tail)
 
     # --- assignments --------------------------------------------------------------------
@@ -230,6 +246,9 @@ class SimpleCommandRunner:
         sh.positional = list(argv[1:])
         sh.vars.push_scope()
         sh.call_stack.append(function.name)
+        keys = sh.task.keys if sh.task is not None else None
+        if keys is not None:
+            keys.enter_call(function.name, sh.current_pos or function.pos)
         # A function cannot break out of its caller's loop (bash warns, and goes on).
         self.ev.loop_depth = 0
         try:
@@ -240,6 +259,8 @@ class SimpleCommandRunner:
             if sh.traps.returning_from(len(sh.call_stack)):
                 sh.traps.run_return()
             self.ev.loop_depth = saved_loops
+            if keys is not None:
+                keys.leave()
             sh.call_stack.pop()
             sh.vars.pop_scope()
             sh.positional = saved_positional
@@ -335,6 +356,26 @@ class SimpleCommandRunner:
             return 126
         self.sh.report(f"{path}: {error.strerror}")
         return 126
+
+
+def durable_seconds(args: list[str]) -> float | None:
+    """The seconds of `sleep ARGS` as coreutils reads them (`1h 30m`, `0.5`, `2d`), or
+    None for what only sleep(1) itself understands (`infinity`, bad input)."""
+    if not args:
+        return None
+    total = 0.0
+    for arg in args:
+        scale = {"s": 1, "m": 60, "h": 3600, "d": 86400}.get(arg[-1:], 0)
+        number = arg[:-1] if scale else arg
+        scale = scale or 1
+        try:
+            value = float(number)
+        except ValueError:
+            return None
+        if value != value or value < 0 or value == float("inf"):
+            return None
+        total += value * scale
+    return total
 
 
 def _is_binary(path: str) -> bool:

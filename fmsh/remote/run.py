@@ -69,13 +69,18 @@ class HostResult:
 _PID_LINE = b"fmsh-pid "
 
 
-def wrap(script: str, replace: bool) -> str:
+def wrap(script: str, replace: bool, environment: dict[str, str] | None = None) -> str:
     """The command line sent to the remote login shell: /bin/sh reports its pid (the
-    process group of everything the command starts), then runs the script (`exec` for a
-    single program, so that its exit signal is the stage's)."""
+    process group of everything the command starts), exports `environment` (sshd accepts
+    few variables of the client's own), then runs the script (`exec` for a single
+    program, so that its exit signal is the stage's)."""
     from fmsh.expand.quote import posix_quote
 
-    body = "printf 'fmsh-pid %s\\n' \"$$\" >&2; " + ("exec " if replace else "") + script
+    exports = ""
+    if environment:
+        exports = "".join(f"{name}={posix_quote(value)} " for name, value in environment.items())
+        exports = "export " + exports.strip() + "; "
+    body = "printf 'fmsh-pid %s\\n' \"$$\" >&2; " + exports + ("exec " if replace else "") + script
     return "exec /bin/sh -c " + posix_quote(body)
 
 

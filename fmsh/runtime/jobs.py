@@ -6,6 +6,10 @@ import os
 
 from fmsh.runtime.process import status_of
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 class Job:
     __slots__ = ("number", "pids", "command", "statuses", "reported")
@@ -34,6 +38,18 @@ class JobTable:
         # Statuses of background children already reaped, by pid: `wait PID` after the
         # fact still gets the right answer.
         self.finished: dict[int, int] = {}
+        self.on_reaped: Callable[[int, int], None] | None = None  # (pid, status): a task journals it
+
+    def reaped(self, job: Job, pid: int, status: int) -> None:
+        job.statuses[pid] = self.finished[pid] = status
+        if self.on_reaped is not None:
+            self.on_reaped(pid, status)
+
+    def add_finished(self, pid: int, status: int, command: str) -> Job:
+        """A job that a resumed task does not start again: it ran (journaled), as `pid`."""
+        job = self.add([pid], command)
+        job.statuses[pid] = self.finished[pid] = status
+        return job
 
     def add(self, pids: list[int], command: str) -> Job:
         number = max((j.number for j in self.jobs), default=0) + 1
@@ -47,6 +63,7 @@ class JobTable:
         self.inherited = list(self.jobs)
         self.jobs = []
         self.finished.clear()
+        self.on_reaped = None
 
     def listing(self) -> list[Job]:
         return self.jobs or self.inherited
@@ -63,14 +80,14 @@ class JobTable:
                     job.statuses[pid] = 127
                     continue
                 if got:
-                    job.statuses[pid] = self.finished[pid] = status_of(raw)
+                    self.reaped(job, pid, status_of(raw))
 
     def wait_job(self, job: Job) -> int:
         for pid in job.pids:
             if pid not in job.statuses:
                 from fmsh.runtime.process import wait_for
 
-                job.statuses[pid] = self.finished[pid] = wait_for(pid)
+                self.reaped(job, pid, wait_for(pid))
         return job.status
 
     def job_of_pid(self, pid: int) -> Job | None:

@@ -33,6 +33,7 @@ class _State:
     sigint_seen = False
     waiting = 0
     pending: list[int] = []
+    foreground: list[int] = []  # the children the shell waits for in the foreground
 
 
 state = _State()
@@ -68,6 +69,7 @@ def child_defaults(background: bool) -> None:
     state.sigint_seen = False
     state.waiting = 0
     state.pending = []
+    state.foreground = []
 
 
 SIGNAL_NAMES = {
@@ -107,6 +109,19 @@ def signal_number(spec: str) -> int | None:
             if rt_name == name:
                 return number
     return SIGNAL_NAMES.get(name)
+
+
+def interrupt_self() -> None:
+    """Stop the shell as Ctrl-C would (from another thread: its task can go no further):
+    its foreground children get SIGINT, and so does the shell."""
+    import os
+
+    for pid in list(state.foreground):
+        try:
+            os.kill(pid, signal.SIGINT)
+        except OSError:
+            pass
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def die_of(number: int) -> None:

@@ -363,6 +363,14 @@ class BraceGroup(Command):
     redirects: list[Redirect]
 
 
+class TaskBlock(Command):
+    """`task NAME { ...; }`: the commands of a durable task (see fmsh/tasks)."""
+
+    name: str
+    body: CommandList
+    redirects: list[Redirect]
+
+
 class Subshell(Command):
     body: CommandList
     redirects: list[Redirect]

@@ -4,7 +4,8 @@
     list      := and_or ((';' | '&' | NEWLINE) and_or)*
     and_or    := pipeline (('&&' | '||') NEWLINE* pipeline)*
     pipeline  := ['time'] ['!'] command (('|' | '|&') NEWLINE* command)*
-    command   := simple | compound redirect* | function_def
+    command   := simple | compound redirect* | function_def | task_block
+    task_block := 'task' NAME '{' list '}'     (`task` is a command name otherwise)
 
 Reserved words are recognised only in command position and only when unquoted.
 """
@@ -252,6 +253,10 @@ class CommandParser:
                 words.append(tok.word)
                 if len(words) == 1 and not assignments and not redirects and self.peek().kind == "(":
                     return self._function_def(tok)
+                if len(words) == 2 and first.literal == "task" and not assignments and not redirects:
+                    after = self.peek()
+                    if after.kind == WORD and after.literal == "{":
+                        return self._task_block(pos, tok)
             else:
                 break
         return ast.SimpleCommand(pos, assignments, words, redirects)
@@ -286,6 +291,17 @@ class CommandParser:
         if not words:
             raise self.lx.error(f"`{at_tok.text}': a command or a {{ block }} must follow the hosts", tok.offset)
         return ast.RemoteCommand(pos, assignments, hosts, words, None, [], redirects)
+
+    def _task_block(self, pos: Pos, name_tok: Token) -> ast.TaskBlock:
+        """`task NAME { ...; }` (the `{` is the next token)."""
+        name = name_tok.literal
+        if name is None or not _is_task_name(name):
+            raise self.lx.error(
+                f"`{name_tok.text}': a task name is letters, digits and . _ - (as in task deploy-web {{ ... }})",
+                name_tok.offset,
+            )
+        group = self._brace_group()
+        return self._with_redirects(ast.TaskBlock(pos, name, group.body, []))  # type: ignore[return-value]
 
     def _redirect(self, tok: Token) -> ast.Redirect:
         op = tok.text
@@ -606,6 +622,10 @@ def _walk_parts(node: object) -> list[ast.WordPart]:
                 found.append(item)
             stack.extend(getattr(item, f) for f in item._fields if f != "pos")
     return found
+
+
+def _is_task_name(name: str) -> bool:
+    return bool(name) and name[0] not in ".-" and all(c.isalnum() or c in "_.-" for c in name) and name.isascii()
 
 
 def _is_function_name(name: str) -> bool:

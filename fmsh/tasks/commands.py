@@ -1,0 +1,148 @@
+"""The task commands on fmsh's command line: `fmsh --tasks`, `fmsh --trace ID`, ...
+
+    fmsh --tasks [-a] [-n N] [--status S] [--name GLOB] [--json]
+    fmsh --trace ID
+    fmsh --log ID [STEP] [--host HOST]
+    fmsh --resume ID [--accept-changes]
+    fmsh --cancel ID
+    fmsh --retry ID --from STEP
+    fmsh --forget ID
+
+An option, not a word, picks the command, so that `fmsh FILE` still runs any FILE (even
+one called `tasks`). The builtins of the same names (`tasks`, `resume 42` in a script or
+at the prompt) run these. A thin click layer over fmsh/tasks (manage.py, start.py).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from fmsh.runtime.errors import ShellError
+
+NAMES = ("tasks", "trace", "log", "resume", "cancel", "retry", "forget")
+
+
+def _report(message: str) -> None:
+    sys.stderr.write(f"fmsh: {message}\n")
+    sys.stderr.flush()
+
+
+def _environ() -> dict[str, str]:
+    return dict(os.environ)
+
+
+def _out(text: str) -> int:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    return 0
+
+
+_SETTINGS = {"help_option_names": ["-h", "--help"]}
+
+
+@click.command(context_settings=_SETTINGS)
+@click.option("-a", "--all", "show_all", is_flag=True, help="Every task (the default is the 20 newest).")
+@click.option("-n", "--limit", type=click.IntRange(1), default=20, show_default=True, help="How many, newest first.")
+@click.option("--status", "statuses", multiple=True, metavar="STATUS",
+              help="Only these: running, done, failed, interrupted, cancelled (repeat, or a,b).")  # fmt: skip
+@click.option("--name", metavar="GLOB", help="Only tasks whose name matches (a shell pattern).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
+def tasks(show_all: bool, limit: int, statuses: tuple[str, ...], name: str | None, as_json: bool) -> int:
+    """The tasks in the journal: id, name, status, owner, start, duration, steps, failed steps."""
+    from fmsh.tasks.manage import list_tasks
+
+    wanted = [s for value in statuses for s in value.split(",") if s]
+    return _out(list_tasks(_environ(), wanted, name, None if show_all else limit, as_json))
+
+
+@click.command(context_settings=_SETTINGS)
+@click.argument("task_id", metavar="ID")
+def trace(task_id: str) -> int:
+    """A task as a tree of its steps: loops, calls, hosts, attempts, statuses, durations."""
+    from fmsh.tasks.manage import trace_task
+
+    return _out(trace_task(_environ(), task_id))
+
+
+@click.command(context_settings=_SETTINGS)
+@click.argument("task_id", metavar="ID")
+@click.argument("step", required=False)
+@click.option("--host", metavar="HOST", help="Only this host's output.")
+def log(task_id: str, step: str | None, host: str | None) -> int:
+    """The output a task's steps left in the journal (STEP: a number from `trace`, or a key)."""
+    from fmsh.tasks.manage import write_log
+
+    return write_log(_environ(), task_id, step, host)
+
+
+@click.command(context_settings=_SETTINGS)
+@click.argument("task_id", metavar="ID")
+@click.option("--accept-changes", is_flag=True, help="Run the script as it is now, though it changed.")
+def resume(task_id: str, accept_changes: bool) -> int:
+    """Run an interrupted task again from the top: finished steps are not run again."""
+    from fmsh.tasks.start import resume as resume_task
+
+    return resume_task(task_id, accept_changes, _environ(), _report)
+
+
+@click.command(context_settings=_SETTINGS)
+@click.argument("task_id", metavar="ID")
+def cancel(task_id: str) -> int:
+    """Cancel a task: its owner stops before its next step; it is not resumed."""
+    from fmsh.tasks.manage import cancel_task
+
+    return _out(cancel_task(_environ(), task_id))
+
+
+@click.command(context_settings=_SETTINGS)
+@click.argument("task_id", metavar="ID")
+@click.option("--from", "from_step", required=True, metavar="STEP", help="The first step to run again.")
+def retry(task_id: str, from_step: str) -> int:
+    """A new task that runs ID's script again, its finished steps before STEP carried over."""
+    from fmsh.tasks.start import retry as retry_task
+
+    return retry_task(task_id, from_step, _environ(), _report)
+
+
+@click.command(context_settings=_SETTINGS)
+@click.argument("task_id", metavar="ID")
+def forget(task_id: str) -> int:
+    """Remove a task and everything journaled for it."""
+    from fmsh.tasks.manage import forget_task
+
+    return _out(forget_task(_environ(), task_id))
+
+
+COMMANDS: dict[str, click.Command] = {
+    "tasks": tasks,
+    "trace": trace,
+    "log": log,
+    "resume": resume,
+    "cancel": cancel,
+    "retry": retry,
+    "forget": forget,
+}
+
+
+def main(name: str, args: list[str]) -> int:
+    """Run `fmsh --NAME ARGS`; its exit status."""
+    from fmsh.runtime import signals
+
+    signals.install_default_handlers()
+    command = COMMANDS[name]
+    try:
+        result = command.main(args=args, prog_name=f"fmsh --{name}", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return 2
+    except ShellError as e:
+        _report(f"{name}: {e.message}")
+        return e.status
+    except BrokenPipeError:
+        return 141
+    return int(result or 0)
