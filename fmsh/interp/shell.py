@@ -311,6 +311,12 @@ class Shell:
             # break/continue cannot leave a subshell for the parent's loop.
             return 1
         except Interrupted:
+            if self.task is not None and self.task.stop_reason is not None:
+                # Stopped for its task (taken over, cancelled), not by the user's Ctrl-C.
+                from fmsh.journal.errors import JOURNAL_STATUS
+
+                self.report(self.task.stop_reason)
+                return JOURNAL_STATUS
             self.interrupted = True
             return 130
         except ShellError as e:

@@ -111,17 +111,19 @@ def signal_number(spec: str) -> int | None:
     return SIGNAL_NAMES.get(name)
 
 
-def interrupt_self() -> None:
-    """Stop the shell as Ctrl-C would (from another thread: its task can go no further):
-    its foreground children get SIGINT, and so does the shell."""
+def interrupt_foreground() -> None:
+    """From another thread (the shell's task can go no further): stop what the shell waits
+    for, as Ctrl-C would — its foreground children get SIGINT, and the shell notes one, which
+    its remote stages see and stop their commands — without raising in the shell's own code
+    at a random point."""
     import os
 
+    state.sigint_seen = True
     for pid in list(state.foreground):
         try:
             os.kill(pid, signal.SIGINT)
         except OSError:
             pass
-    os.kill(os.getpid(), signal.SIGINT)
 
 
 def die_of(number: int) -> None:

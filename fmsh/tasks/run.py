@@ -303,7 +303,7 @@ class TaskRun:
     def _lost(self, reason: str) -> None:
         """From the heartbeat thread: the lease is gone. Stop what runs, and the shell."""
         self.stop_reason = f"task {self.id}: {reason}; stopping"
-        signals.interrupt_self()
+        signals.interrupt_foreground()
 
     def end(self, status: int) -> None:
         """The script is over: the task's outcome, and the lease let go."""
