@@ -40,7 +40,26 @@ def test_files_after_options(tmp_path: Path) -> None:
     assert out.split() == ["deploy.fmsh"]
 
 
+def test_task_ids_after_a_task_command(tmp_path: Path) -> None:
+    import os
+    import sys
+
+    journal = tmp_path / "journal.db"
+    env = dict(os.environ, FMSH_JOURNAL=str(journal), PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    for _ in range(2):
+        subprocess.run(["fmsh", "-c", "task t { /bin/true; }"], env=env, check=True)
+    script = (
+        f"source {COMPLETIONS / 'fmsh.bash'}; COMP_WORDS=(fmsh --resume ''); COMP_CWORD=2; "
+        "_fmsh; echo ${COMPREPLY[@]}"
+    )
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True, env=env).stdout
+    assert out.split() == ["2", "1"]
+    assert "--resume" in _complete("fmsh", "--re")
+
+
 @pytest.mark.parametrize("name", ["_fmsh", "fmsh.fish", "fmsh.bash"])
-def test_every_file_knows_pipefail_and_norc(name: str) -> None:
+def test_every_file_knows_pipefail_norc_and_the_task_commands(name: str) -> None:
     text = (COMPLETIONS / name).read_text()
     assert "pipefail" in text and "norc" in text
+    for command in ("tasks", "trace", "log", "resume", "cancel", "retry", "forget"):
+        assert f"-{command}" in text or f"-l {command}" in text, command
