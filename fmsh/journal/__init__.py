@@ -45,7 +45,9 @@ def open_journal(environ: Mapping[str, str], create: bool = True) -> Journal | N
     try:
         seconds = float(timeout)
     except ValueError:
-        raise JournalError(f"FMSH_JOURNAL_TIMEOUT={timeout}: not a number of seconds") from None
+        seconds = -1.0
+    if not 0 <= seconds < 86400:  # also refuses nan and inf
+        raise JournalError(f"FMSH_JOURNAL_TIMEOUT={timeout}: not a number of seconds (0 or more)")
     sync = (environ.get("FMSH_JOURNAL_SYNC") or "normal").lower()
     if sync not in ("normal", "full"):
         raise JournalError(f"FMSH_JOURNAL_SYNC={sync}: not one of normal, full")

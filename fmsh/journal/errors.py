@@ -27,7 +27,7 @@ class JournalDamaged(JournalError):
 
 class TaskNotFound(ShellError):
     def __init__(self, spec: str, path: str) -> None:
-        super().__init__(f"no task {spec} in the journal {path} (`tasks -a` lists them)", status=1)
+        super().__init__(f"no task {spec} in the journal {path} (`fmsh --tasks -a` lists them)", status=1)
 
 
 class TaskRefused(ShellError):

@@ -77,15 +77,24 @@ class SQLiteJournal(Journal):
         except BaseException:
             conn.close()
             raise
+        if st is not None:
+            _make_private(path, st)  # only now that it is known to be a usable journal
         return conn
 
     def _setup(self, conn: sqlite3.Connection, sync: str) -> None:
+        # First what the file is, with reads only: nothing is changed (not even the switch to
+        # WAL) in a file that is not a journal this fmsh can use.
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = self._tables(conn)  # reading the schema also finds a damaged first page
+        if (version == 0 and tables) or (version > 0 and "schema_migrations" not in tables):
+            raise self._foreign(tables)
         if version > schema.LATEST:
             raise JournalError(
                 f"the journal {self.path} was written by a newer fmsh (schema {version}; this fmsh knows up to "
                 f"{schema.LATEST}): upgrade fmsh, or set FMSH_JOURNAL to another journal"
             )
+        if version > 0:
+            self._probe(conn)
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
@@ -102,18 +111,48 @@ class SQLiteJournal(Journal):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-        else:
-            # Reading the schema finds a damaged file now rather than halfway through a task.
-            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+
+    @staticmethod
+    def _tables(conn: sqlite3.Connection) -> list[str]:
+        return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
 
     def _refuse_foreign(self, conn: sqlite3.Connection) -> None:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        tables = self._tables(conn)
         if tables:
-            shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
-            raise JournalError(
-                f"{self.path} is a SQLite database but not an fmsh journal (it has the tables {shown}); "
-                "nothing was changed: set FMSH_JOURNAL to another path"
-            )
+            raise self._foreign(tables)
+
+    def _foreign(self, tables: list[str]) -> JournalError:
+        shown = ", ".join(tables[:5]) + (", ..." if len(tables) > 5 else "")
+        has = f"it has the tables {shown}" if tables else "it has no tables"
+        return JournalError(
+            f"{self.path} is a SQLite database but not an fmsh journal ({has}); "
+            "nothing was changed: set FMSH_JOURNAL to another path"
+        )
+
+    @staticmethod
+    def _probe(conn: sqlite3.Connection) -> None:
+        """Find a damaged journal before anything is written to it, not halfway through a
+        task: read the last entry of every table and index, i.e. its root page and the
+        pages down to where a new task's rows go (a few pages each). Not a full check:
+        damage deeper in a big journal (`PRAGMA quick_check` reads every page, ~0.2 s per
+        200 MB, too slow for every start) is still found only when it is read."""
+        entries = conn.execute(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index') AND rootpage > 0"
+        ).fetchall()
+        for kind, name, table in entries:
+            if kind == "table":
+                sql = f"SELECT max(rowid) FROM {_quoted(name)}"
+            else:
+                first = conn.execute(f"PRAGMA index_info({_quoted(name)})").fetchone()
+                if first is None or first[2] is None:
+                    continue  # an index on an expression
+                sql = f"SELECT max({_quoted(first[2])}) FROM {_quoted(table)} INDEXED BY {_quoted(name)}"
+            try:
+                conn.execute(sql).fetchone()
+            except sqlite3.OperationalError as e:
+                if "no such column" not in str(e) and "no query solution" not in str(e):
+                    raise
+                # a WITHOUT ROWID table or a partial index: not probed this way
 
     def _error(self, error: sqlite3.Error) -> JournalError:
         """A SQLite error as a message that names the journal and the way out."""
@@ -122,7 +161,7 @@ class SQLiteJournal(Journal):
         if "locked" in text or "busy" in text:
             return JournalLocked(
                 f"the journal {path} is locked by another process (waited {self.timeout:g} s): find the holder "
-                f"with `fuser {path}`; FMSH_JOURNAL_TIMEOUT sets how long to wait"
+                f"with `fuser {path}` or `lsof {path}`; FMSH_JOURNAL_TIMEOUT sets how long to wait"
             )
         if "not a database" in text or "encrypted" in text:
             return _not_sqlite(path)
@@ -591,8 +630,7 @@ def _create_file(path: str, directory: str) -> None:
 
 
 def _check_file(path: str, directory: str, st: os.stat_result) -> None:
-    """Before SQLite touches an existing file: is it a journal, can it be written, and is
-    it private?"""
+    """Before SQLite touches an existing file: is it SQLite at all, and can it be written?"""
     import stat
 
     if not stat.S_ISREG(st.st_mode):
@@ -612,12 +650,21 @@ def _check_file(path: str, directory: str, st: os.stat_result) -> None:
             f"{os.path.basename(path)}-wal and -shm beside it; nothing was changed. Make the directory writable, "
             "or set FMSH_JOURNAL to a path in a writable directory"
         )
+
+
+def _make_private(path: str, st: os.stat_result) -> None:
+    """An existing journal found readable by others is made 0600 (its -wal and -shm, which
+    SQLite creates with the journal's mode, too)."""
     if st.st_uid == os.getuid() and st.st_mode & 0o077:
         for name in (path, path + "-wal", path + "-shm"):
             try:
                 os.chmod(name, 0o600)
             except OSError:
                 pass
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _read_only_fs(directory: str) -> bool:

@@ -27,6 +27,8 @@ def list_tasks(
     for status in statuses:
         if status not in STATUSES:
             raise ShellError(f"--status {status}: not one of {', '.join(STATUSES)}", status=2)
+    if environ.get("FMSH_JOURNAL") == "none":
+        return "" if as_json else "no tasks: FMSH_JOURNAL=none (tasks run without a journal)\n"
     journal = open_journal(environ, create=False)
     if journal is None:
         return "" if as_json else "no tasks yet\n"

@@ -83,15 +83,20 @@ def begin_task(sh: Shell, text: str, source_name: str, origin: str, name: str) -
 def open_existing(environ: Mapping[str, str]) -> Journal:
     from fmsh.journal import journal_path, open_journal
 
+    if environ.get("FMSH_JOURNAL") == "none":
+        raise ShellError("FMSH_JOURNAL=none: tasks are not journaled, so there is no task to find")
     journal = open_journal(environ, create=False)
     if journal is None:
-        raise ShellError(f"no journal at {journal_path(environ)}: no task has run yet (FMSH_JOURNAL names another)")
+        raise ShellError(
+            f"there is no journal at {journal_path(environ)} yet: no task has run with it "
+            "(FMSH_JOURNAL says where the journal is)"
+        )
     return journal
 
 
 def find_task(journal: Journal, spec: str) -> TaskRecord:
     if not spec.isdigit():
-        raise ShellError(f"`{spec}': not a task id (a number: `tasks` lists them)", status=2)
+        raise ShellError(f"`{spec}': not a task id (a number: `fmsh --tasks` lists them)", status=2)
     task = journal.task(int(spec))
     if task is None:
         raise TaskNotFound(spec, journal.path)
