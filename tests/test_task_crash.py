@@ -133,6 +133,16 @@ class Scenario:
         proc.wait()
         proc.communicate()
 
+    def crash_after_effect(self, step: int) -> None:
+        """Run the task and SIGKILL fmsh while `step` is in flight, its effect done; the
+        killed run's remote commands are let go and have ended."""
+        self.gate(f"post-{step}")
+        proc = self.start()
+        assert wait_until(lambda: (self.dir / _host(step) / f"step-{step}").exists(), timeout=30), proc.poll()
+        self.kill(proc)
+        self.open_gates()
+        self.settle()
+
     def settle(self) -> None:
         """The killed run's remote commands (orphans, their gates now open) have ended."""
         assert wait_until(lambda: not remote_processes(str(self.dir)), timeout=15)
@@ -225,12 +235,7 @@ def test_sigkill_then_resume_completes_the_task(lab, tmp_path: Path, hold: str, 
 def test_replayed_steps_are_quiet_and_keep_their_results(lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     """A finished echo is not printed again; a finished capture gives its journaled value."""
     s = Scenario(lab, tmp_path)
-    s.gate("post-13")
-    proc = s.start()
-    assert wait_until(lambda: (s.dir / "host02/step-13").exists(), timeout=30)
-    s.kill(proc)
-    s.open_gates()
-    s.settle()
+    s.crash_after_effect(13)
     resumed = s.run("--resume", "1")
     assert resumed.returncode == 0, resumed.stderr
     assert resumed.stdout == "finished\n"  # not "three done" again
@@ -241,12 +246,7 @@ def test_replayed_steps_are_quiet_and_keep_their_results(lab, tmp_path: Path) ->
 
 def test_two_resumes_at_once_one_runs(lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     s = Scenario(lab, tmp_path)
-    s.gate("post-5")
-    proc = s.start()
-    assert wait_until(lambda: (s.dir / "host03/step-5").exists(), timeout=30)
-    s.kill(proc)
-    s.open_gates()
-    s.settle()
+    s.crash_after_effect(5)
     s.gate("pre-15")  # holds the winner until the loser has spoken
     first, second = s.start("--resume", "1"), s.start("--resume", "1")
     assert wait_until(lambda: first.poll() is not None or second.poll() is not None, timeout=30)
@@ -268,12 +268,7 @@ def test_two_resumes_at_once_one_runs(lab, tmp_path: Path) -> None:  # type: ign
 
 def test_an_edited_script_is_not_resumed_unless_accepted(lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     s = Scenario(lab, tmp_path)
-    s.gate("post-6")
-    proc = s.start()
-    assert wait_until(lambda: (s.dir / "host01/step-6").exists(), timeout=30)
-    s.kill(proc)
-    s.open_gates()
-    s.settle()
+    s.crash_after_effect(6)
     text = s.script.read_text()
     s.script.write_text(text.replace("step host01 3\n", "step host01 3b\n"))
     before = {p: p.read_text() for p in s.dir.rglob("step-*")}
