@@ -14,7 +14,8 @@ started (its ssh processes) on the client side.
     xargs+ssh     xargs -P32 ssh
     parallel-ssh  PyPI's parallel-ssh library (libssh2, no ssh processes)
     ansible       ansible ad-hoc, -m raw (no Python module sent; ControlPersist off)
-    fmsh          fmsh -c '@127.0.0.[2-N] true'
+    fmsh          fmsh -c '@127.0.0.[2-N] true' (a task: journaled, as it is for a user, in
+                  a journal of the lab's own)
 
 Then the same fan-out twice in one fmsh shell: the second run reuses the connections.
 Targets: fmsh wall <= 1.1x the best peer's, client CPU <= 1.2x the best peer's; the second
@@ -98,11 +99,15 @@ def peers(lab: SSHLab, bench_python: str | None) -> list[t.Case]:
     return cases
 
 
+def fmsh_env(lab: SSHLab) -> dict[str, str]:
+    """The lab's hosts, and a journal of the lab's own for the tasks the runs are."""
+    return os.environ | lab.env() | {"FMSH_JOURNAL": str(lab.root / "journal.db")}
+
+
 def fmsh_case(fmsh: str, lab: SSHLab) -> t.Case:
     names = lab.names
     first, last = names[0].rsplit(".", 1)[1], names[-1].rsplit(".", 1)[1]
-    env = os.environ | lab.env()
-    return t.Case("fmsh", [fmsh, "-c", f"@127.0.0.[{first}-{last}] true"], env=env)
+    return t.Case("fmsh", [fmsh, "-c", f"@127.0.0.[{first}-{last}] true"], env=fmsh_env(lab))
 
 
 def reuse(fmsh: str, lab: SSHLab, runs: int) -> tuple[list[float], list[float]]:
@@ -113,7 +118,7 @@ def reuse(fmsh: str, lab: SSHLab, runs: int) -> tuple[list[float], list[float]]:
     script = f"a=$EPOCHREALTIME; {stage}; b=$EPOCHREALTIME; {stage}; c=$EPOCHREALTIME; echo $a $b $c"
     firsts, seconds = [], []
     for _ in range(runs):
-        proc = subprocess.run([fmsh, "-c", script], capture_output=True, text=True, env=os.environ | lab.env())
+        proc = subprocess.run([fmsh, "-c", script], capture_output=True, text=True, env=fmsh_env(lab))
         if proc.returncode != 0:
             raise SystemExit(f"fmsh reuse run failed: {proc.stderr}")
         a, b, c = map(float, proc.stdout.split())

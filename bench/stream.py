@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
                 for _ in range(size_mb):
                     f.write(block)
             size = data.stat().st_size
-            env = os.environ | lab.env()
+            env = os.environ | lab.env() | {"FMSH_JOURNAL": str(root / "journal.db")}  # fmsh runs it as a task
             expected = str(size)
             ssh = " ".join(lab.ssh_argv("host01"))
             check = t.expect_stdout(expected)

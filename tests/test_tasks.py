@@ -125,10 +125,11 @@ def test_a_syntax_error_creates_no_task(box: Box) -> None:
 
 
 def test_a_task_at_the_prompt(box: Box) -> None:
-    result = box.run("-i", "--norc", stdin="echo plain\ntask t { /bin/true; }\necho after\n")
-    assert "plain" in result.out and "after" in result.out
-    [task] = box.tasks()
-    assert (task["name"], task["origin"], task["status"]) == ("t", "prompt", "done")
+    lines = 'echo plain\ntask t { echo in $FMSH_TASK_ID; }\necho "after [$FMSH_TASK_ID]"\ntask u { /bin/true; }\n'
+    result = box.run("-i", "--norc", stdin=lines)
+    assert result.out == "plain\nin 1\nafter []\n"  # the next line is not in the task
+    names = [(t["name"], t["origin"], t["status"]) for t in box.tasks()]
+    assert names == [("u", "prompt", "done"), ("t", "prompt", "done")]
 
 
 def test_fmsh_journal_none_runs_without_a_journal(box: Box) -> None:

@@ -17,7 +17,6 @@ their part of a step and exit.
 from __future__ import annotations
 
 import json
-import os
 import time
 
 from fmsh.journal.errors import JournalError, TaskStopped
@@ -90,7 +89,12 @@ class TaskRun:
         self.heartbeat = Heartbeat(journal, task.id, task.epoch, lease, self._lost)
 
     def _install(self, seed: int) -> None:
+        """Into the shell: the task's variables, the journaled clock, the seeded $RANDOM,
+        the reaping of background steps (taken out again by `end`, for the next command
+        line at a prompt)."""
         sh = self.sh
+        # A task started by another task's step has its parent's values to give back.
+        self._outer = {name: sh.vars.get(name) for name in ("FMSH_TASK_ID", "FMSH_STEP")}
         sh.vars.set("FMSH_TASK_ID", str(self.id))
         sh.vars.export("FMSH_TASK_ID")
         sh.vars.set("FMSH_STEP", "")
@@ -98,10 +102,20 @@ class TaskRun:
         sh._random().seed(seed)
         dynamic = sh.vars.dynamic
         observe = self.observations.observe
-        for name in _TIME_VARIABLES:
-            live = dynamic[name]
+        self._clock = {name: dynamic[name] for name in _TIME_VARIABLES}
+        for name, live in self._clock.items():
             dynamic[name] = lambda name=name, live=live: observe(name, live)  # type: ignore[misc]
         sh.jobs.on_reaped = self._reaped
+
+    def _uninstall(self) -> None:
+        sh = self.sh
+        sh.vars.dynamic.update(self._clock)
+        sh.jobs.on_reaped = None
+        for name, value in self._outer.items():
+            if value is None:
+                sh.vars.unset(name)
+            else:
+                sh.vars.set(name, value)
 
     # --- steps --------------------------------------------------------------------------
 
@@ -308,6 +322,7 @@ class TaskRun:
     def end(self, status: int) -> None:
         """The script is over: the task's outcome, and the lease let go."""
         self.heartbeat.stop()
+        self._uninstall()
         try:
             self.sh.jobs.poll()
         except Exception:  # noqa: BLE001 - nothing to reap is not an error
@@ -329,7 +344,3 @@ def _fingerprint(kind: str, context: str, text: str) -> str:
     import hashlib
 
     return hashlib.sha256(f"{kind}\0{context}\0{text}".encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-def _seed() -> int:
-    return int.from_bytes(os.urandom(6), "big")

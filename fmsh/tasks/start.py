@@ -19,7 +19,7 @@ from fmsh.tasks.lease import lease_seconds
 from fmsh.tasks.observations import Observations
 from fmsh.tasks.owner import describe_owner, owner_gone, this_process
 from fmsh.tasks.replay import Replay
-from fmsh.tasks.run import TaskRun, _seed
+from fmsh.tasks.run import TaskRun
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -32,6 +32,11 @@ if TYPE_CHECKING:
 # What a resumed task must not take from the journal: the clock values are replayed one
 # by one (see observations.py).
 _OBSERVED = ("SECONDS", "EPOCHSECONDS", "EPOCHREALTIME")
+
+
+def _seed() -> int:
+    """The seed of a new task's $RANDOM (journaled, so that a resumed task draws the same)."""
+    return int.from_bytes(os.urandom(6), "big")
 
 
 def source_hash(text: str) -> str:
