@@ -13,6 +13,13 @@ _fmsh() {
             COMPREPLY=($(compgen -W "-a --all -n --limit --status --name --json --help" -- "$cur"))
             [[ $prev == --status ]] && COMPREPLY=($(compgen -W "running done failed interrupted cancelled" -- "$cur"))
             return ;;
+        --check|check)
+            if [[ $cur == -* ]]; then
+                COMPREPLY=($(compgen -W "--json --help" -- "$cur"))
+            else
+                COMPREPLY=($(compgen -f -- "$cur"))
+            fi
+            return ;;
         --trace|--log|--resume|--cancel|--retry|--forget)
             if [[ $cur == -* ]]; then
                 COMPREPLY=($(compgen -W "--accept-changes --from --host --help" -- "$cur"))
@@ -32,7 +39,7 @@ _fmsh() {
             return ;;
     esac
     if [[ $cur == -* || $cur == +* ]]; then
-        COMPREPLY=($(compgen -W "-c -s -i -e -u -x -v -n -f -C -a -o +e +u +x +o --norc --ssh-config --inventory --version --help --tasks --trace --log --resume --cancel --retry --forget" -- "$cur"))
+        COMPREPLY=($(compgen -W "-c -s -i -e -u -x -v -n -f -C -a -o +e +u +x +o --norc --allow-unbounded --ssh-config --inventory --version --help --check --tasks --trace --log --resume --cancel --retry --forget" -- "$cur"))
         return
     fi
     COMPREPLY=($(compgen -f -- "$cur"))

@@ -5,6 +5,8 @@
     fmsh [OPTIONS] [-s] [ARGS...]        read the script from standard input, or a prompt
                                          when standard input is a terminal
     fmsh --tasks | --trace ID | --resume ID ...   the task commands (tasks/commands.py)
+    fmsh --check [--json] FILE...        check a script without running it (check/command.py);
+                                         also `fmsh check FILE` when no file is called check
 
 The click command below is the definition and the `--help`; because importing click costs
 more than a whole `fmsh -c true` should, the forms above are parsed by `parse_args` (the
@@ -25,7 +27,10 @@ import os  # noqa: E402
 import sys  # noqa: E402
 
 SET_LETTERS = "aefhmnuvxBCEHPT"
-USAGE = "usage: fmsh [-aefnuvxC] [-o OPTION] [--norc] [-i] [-s] (-c COMMAND [NAME [ARGS...]] | FILE [ARGS...])"
+USAGE = (
+    "usage: fmsh [-aefnuvxC] [-o OPTION] [--norc] [--allow-unbounded] [-i] [-s] "
+    "(-c COMMAND [NAME [ARGS...]] | FILE [ARGS...])"
+)
 
 
 # Long options that set a shell variable (the variable is the setting; the option is a way
@@ -68,6 +73,10 @@ def parse_args(argv: list[str]) -> ShellArgs:
             break
         if arg == "--norc":
             result.norc = True
+            i += 1
+            continue
+        if arg == "--allow-unbounded":
+            result.settings["FMSH_ALLOW_UNBOUNDED"] = "1"
             i += 1
             continue
         option, eq, value = arg.partition("=")
@@ -151,6 +160,11 @@ def _main(argv: list[str]) -> int:
         from fmsh.tasks.commands import main as task_main
 
         return task_main(argv[0][2:], argv[1:])
+    # `fmsh check FILE` too, unless ./check is a script to run (`fmsh FILE` runs any FILE).
+    if argv and (argv[0] == "--check" or (argv[0] == "check" and not os.path.isfile("check"))):
+        from fmsh.check.command import main as check_main
+
+        return check_main(argv[1:])
     if _wants_click(argv):
         return click_main(argv)
     try:
@@ -252,7 +266,10 @@ def click_main(argv: list[str]) -> int:
         epilog=(
             "Task commands (each with its own --help): fmsh --tasks, fmsh --trace ID, "
             "fmsh --log ID [STEP], fmsh --resume ID, fmsh --cancel ID, fmsh --retry ID --from STEP, "
-            "fmsh --forget ID."
+            "fmsh --forget ID.\n\n"
+            "Checking a script without running it: fmsh --check [--json] FILE (or fmsh check FILE) "
+            "reports what in it is unbounded (FILE:LINE:COL) and its worst-case duration; "
+            "status 0 bounded, 1 unbounded, 2 syntax error."
         ),
     )
     @click.version_option(__version__, "--version", prog_name="fmsh")
@@ -260,6 +277,9 @@ def click_main(argv: list[str]) -> int:
     @click.option("-s", "stdin", is_flag=True, help="Read the script from standard input (operands are $1...).")
     @click.option("-i", "interactive", is_flag=True, help="Interactive, even if standard input is not a terminal.")
     @click.option("--norc", is_flag=True, help="Do not read the rc file at an interactive start.")
+    @click.option(
+        "--allow-unbounded", is_flag=True, help="Start a task that `fmsh check` finds unbounded (FMSH_ALLOW_UNBOUNDED)."
+    )
     @click.option("--ssh-config", metavar="FILE", help="The ssh config file for remote stages (FMSH_SSH_CONFIG).")
     @click.option("--inventory", metavar="FILE", help="The inventory file (FMSH_INVENTORY).")
     @click.option("-e", "errexit", is_flag=True, help="set -e: exit when a command fails.")

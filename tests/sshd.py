@@ -115,6 +115,19 @@ class Server:
         assert self.process is not None
         os.kill(self.process.pid, number)
 
+    def freeze(self, number: int = 19) -> None:
+        """SIGSTOP (or, with 18, SIGCONT) the listening sshd and every sshd it forked for
+        a connection, not the commands they run: the host stops answering mid-command."""
+        assert self.process is not None
+        for pid in [self.process.pid, *_descendants(self.process.pid)]:
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    if f.read().strip() != "sshd" and pid != self.process.pid:
+                        continue
+                os.kill(pid, number)
+            except OSError:
+                pass
+
     def kill_all(self) -> None:
         """SIGKILL the listening sshd and every sshd it forked for a connection: the host
         is gone, connections and all."""

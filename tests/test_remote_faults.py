@@ -111,7 +111,7 @@ def test_a_kept_connection_that_died_is_replaced(private_lab) -> None:  # type: 
     noticed and replaced, and the second stage runs."""
     go = private_lab.root / "go"
     proc = subprocess.Popen(
-        [*FMSH_ARGV, "-c", f"@host01 echo one; while [ ! -e {go} ]; do sleep 0.05; done; @host01 echo two"],
+        [*FMSH_ARGV, "-c", f"@host01 echo one; await file {go} every 50ms timeout 30s; @host01 echo two"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

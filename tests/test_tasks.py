@@ -7,56 +7,15 @@ test_task_remote.py; the journal file itself in test_journal.py.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from conftest import FMSH_ARGV, TRACEBACK, run_fmsh
-from sshd import wait_until
-
-
-class Box:
-    """A scratch directory with a journal of its own."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.journal = root / "journal.db"
-        self.env = {"FMSH_JOURNAL": str(self.journal)}
-
-    def run(self, *args: str, env: dict[str, str] | None = None, stdin: str | None = None):  # type: ignore[no-untyped-def]
-        return run_fmsh(*args, cwd=self.root, env={**self.env, **(env or {})}, stdin=stdin)
-
-    def start(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-        full = dict(os.environ, **self.env, **(env or {}))
-        full.pop("FMSH_DEBUG", None)
-        return subprocess.Popen(
-            [*FMSH_ARGV, *args], cwd=self.root, env=full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, start_new_session=True,
-        )  # fmt: skip
-
-    def query(self, sql: str, *args: object) -> list[tuple]:  # type: ignore[type-arg]
-        conn = sqlite3.connect(self.journal)
-        try:
-            return conn.execute(sql, args).fetchall()
-        finally:
-            conn.close()
-
-    def tasks(self) -> list[dict]:  # type: ignore[type-arg]
-        result = self.run("--tasks", "--json")
-        assert result.status == 0, result.err
-        return [json.loads(line) for line in result.out.splitlines()]
-
-    def script(self, name: str, text: str) -> str:
-        (self.root / name).write_text(text)
-        return name
-
-    def wait_for(self, name: str, timeout: float = 20) -> None:
-        assert wait_until(lambda: (self.root / name).exists(), timeout=timeout), f"{name} never appeared"
+from conftest import TRACEBACK
+from journalbox import Box
 
 
 @pytest.fixture

@@ -55,6 +55,7 @@ REGISTRY: dict[str, str] = {
     "unalias": "lookup:Unalias",
     "getopts": "getopts:Getopts",
     "hosts": "hosts:Hosts",
+    "check": "check:Check",
     "tasks": "tasks:Tasks",
     "trace": "tasks:Trace",
     "log": "tasks:Log",
@@ -62,6 +63,7 @@ REGISTRY: dict[str, str] = {
     "cancel": "tasks:Cancel",
     "retry": "tasks:Retry",
     "forget": "tasks:Forget",
+    "signal": "signal:Signal",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fmsh.builtins.base import Builtin, UsageError
 from fmsh.expand.quote import shell_quote
+from fmsh.runtime.durations import format_duration
 from fmsh.runtime.errors import ShellError
 from fmsh.runtime.state import AssocArray, IndexedArray
 
@@ -49,6 +50,10 @@ class Set(Builtin):
         return 0
 
     def _set_option(self, name: str, on: bool) -> None:
+        setting, eq, value = name.partition("=")
+        if eq or setting in _TIMEOUT_SETTINGS:
+            self._set_timeout(setting, value if eq and on else "")
+            return
         try:
             self.sh.options.set(name, on)
         except ShellError as e:
@@ -56,12 +61,43 @@ class Set(Builtin):
         if name == "allexport":
             self.sh.vars.allexport = on
 
+    def _set_timeout(self, name: str, value: str) -> None:
+        """`set -o step-timeout=30s`: the default timeouts (fmsh/runtime/settings.py) are
+        shell variables; this is another way to write them. `set +o NAME` goes back to
+        the config file's value or the built-in one."""
+        from fmsh.runtime import settings
+
+        if name not in _TIMEOUT_SETTINGS:
+            raise UsageError(f"{name}: invalid option name")
+        variable = settings.TIMEOUTS[name][0]
+        if not value:
+            self.sh.vars.unset(variable)
+            return
+        try:
+            settings.seconds(value, f"set -o {name}")
+        except settings.SettingError as e:
+            raise UsageError(str(e)) from None
+        self.sh.vars.set(variable, value)
+
     def _print_options(self, as_commands: bool) -> None:
         for name, on in sorted(self.sh.options.values.items()):
             if as_commands:
                 self.write(f"set {'-' if on else '+'}o {name}\n")
             else:
                 self.write(f"{name:<15}\t{'on' if on else 'off'}\n")
+        from fmsh.runtime import settings
+
+        for name in _TIMEOUT_SETTINGS:
+            variable, _, _ = settings.TIMEOUTS[name]
+            try:
+                seconds = settings.timeout(name, self.sh.vars.get(variable))
+            except settings.SettingError:
+                seconds = None
+            shown = "none" if seconds is None else format_duration(seconds)
+            if as_commands:
+                self.write(f"set -o {name}={shown}\n")
+            else:
+                self.write(f"{name:<15}\t{shown}\n")
 
     def _print_variables(self) -> int:
         vars_ = self.sh.vars
@@ -126,3 +162,6 @@ class Shopt(Builtin):
             else:
                 self.write(f"{name:<15}\t{'on' if on else 'off'}\n")
         return status
+
+
+_TIMEOUT_SETTINGS = ("step-timeout", "connect-timeout", "await-timeout")

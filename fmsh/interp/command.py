@@ -15,6 +15,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from fmsh.interp.awaits import AwaitRunner
+    from fmsh.interp.modifiers import HostPolicy, ModifierRunner
     from fmsh.interp.redirect import Redirector
     from fmsh.interp.shell import Shell
     from fmsh.syntax.source import Pos
@@ -32,11 +34,15 @@ class CommandEvaluator:
         # a failure does not trip `set -e`.
         self.errexit_suppressed = 0
         self.loop_depth = 0
+        self.loop_bound: tuple[int, Pos] | None = None  # `max N` for the loop about to start
 
     # --- dispatch -----------------------------------------------------------------------
 
     def run(self, node: ast.Command) -> int:
         sh = self.sh
+        deadlines = sh.deadlines
+        if deadlines is not None and deadlines.any_expired:
+            deadlines.check()  # a `timeout` around this passed: unwind to it
         status = _DISPATCH[type(node)](self, node)
         sh.last_status = status
         if status and not self.errexit_suppressed and type(node) in _ERREXIT_CHECKED:
@@ -152,13 +158,16 @@ class CommandEvaluator:
         skip a round of this loop and reach the enclosing loops with N - 1. In a task,
         the steps of each round are keyed by its number."""
         status = 0
+        bound, self.loop_bound = self.loop_bound, None
         self.loop_depth += 1
         keys = self.sh.task.keys if self.sh.task is not None else None
         if keys is not None:
             keys.enter_loop(pos)
         number = 1
         try:
-            for _ in rounds:
+            for done, _ in enumerate(rounds):
+                if bound is not None and done == bound[0]:
+                    return self._out_of_rounds(bound)
                 try:
                     status = self.run_list(body)
                 except LoopControl as control:
@@ -177,6 +186,13 @@ class CommandEvaluator:
             if keys is not None:
                 keys.leave()
         return status
+
+    def _out_of_rounds(self, bound: tuple[int, Pos]) -> int:
+        from fmsh.interp.modifiers import OUT_OF_ROUNDS
+
+        line, col = bound[1].source.line_col(bound[1].offset)
+        self.sh.report(f"{bound[1].source.name}:{line}:{col}: the loop ran its `max {bound[0]}' rounds; stopped")
+        return OUT_OF_ROUNDS
 
     def _while_until(self, node: ast.WhileUntil) -> int:
         def rounds() -> Iterator[None]:
@@ -259,19 +275,52 @@ class CommandEvaluator:
         return self.with_redirects(node.redirects, action)
 
     def _remote_command(self, node: ast.RemoteCommand) -> int:
+        return self.run_remote(node, None)
+
+    def run_remote(self, node: ast.RemoteCommand, policy: HostPolicy | None) -> int:
+        """A remote stage on its own (not in a pipeline); `policy`: each host's timeout,
+        retries and the quorum, from the modifiers written before it."""
         # Redirections apply on this side: `@web1 cat /etc/hosts > hosts.web1`.
         task = self.sh.task
         if task is not None and not task.depth:
             from fmsh.tasks.result import StepResult
 
             def remote() -> StepResult:
-                return StepResult(self.with_redirects(node.redirects, lambda: self.sh.remote.run(node)))
+                return StepResult(self.with_redirects(node.redirects, lambda: self.sh.remote.run(node, policy=policy)))
 
             return task.run_step("remote", node.pos, remote).exit_status
-        return self.with_redirects(node.redirects, lambda: self.sh.remote.run(node))
+        return self.with_redirects(node.redirects, lambda: self.sh.remote.run(node, policy=policy))
+
+    def _modified(self, node: ast.Modified) -> int:
+        return self.modifiers.run(node)
+
+    @property
+    def modifiers(self) -> ModifierRunner:
+        modifiers = self.__dict__.get("_modifiers")
+        if modifiers is None:
+            from fmsh.interp.modifiers import ModifierRunner
+
+            modifiers = self.__dict__["_modifiers"] = ModifierRunner(self.sh, self)
+        return modifiers
+
+    def _await(self, node: ast.Await) -> int:
+        return self.with_redirects(node.redirects, lambda: self.awaits.run(node))
+
+    @property
+    def awaits(self) -> AwaitRunner:
+        awaits = self.__dict__.get("_awaits")
+        if awaits is None:
+            from fmsh.interp.awaits import AwaitRunner
+
+            awaits = self.__dict__["_awaits"] = AwaitRunner(self.sh)
+        return awaits
 
     def _task_block(self, node: ast.TaskBlock) -> int:
         # The task itself was begun before the program ran (see Shell.start_task).
+        if node.timeout is not None:
+            return self.with_redirects(
+                node.redirects, lambda: self.modifiers.task_block(node, lambda: self.run_list(node.body))
+            )
         return self.with_redirects(node.redirects, lambda: self.run_list(node.body))
 
     def _arith_command(self, node: ast.ArithCommand) -> int:
@@ -304,9 +353,20 @@ _DISPATCH: dict[type, Callable[[CommandEvaluator, ast.Command], int]] = {
     ast.ArithCommand: CommandEvaluator._arith_command,  # type: ignore[dict-item]
     ast.RemoteCommand: CommandEvaluator._remote_command,  # type: ignore[dict-item]
     ast.TaskBlock: CommandEvaluator._task_block,  # type: ignore[dict-item]
+    ast.Modified: CommandEvaluator._modified,  # type: ignore[dict-item]
+    ast.Await: CommandEvaluator._await,  # type: ignore[dict-item]
 }
 
 # Commands whose failure trips `set -e` (compound commands leave it to their parts).
 _ERREXIT_CHECKED = frozenset(
-    [ast.SimpleCommand, ast.Pipeline, ast.Subshell, ast.DoubleBracket, ast.ArithCommand, ast.RemoteCommand]
+    [
+        ast.SimpleCommand,
+        ast.Pipeline,
+        ast.Subshell,
+        ast.DoubleBracket,
+        ast.ArithCommand,
+        ast.RemoteCommand,
+        ast.Modified,
+        ast.Await,
+    ]
 )

@@ -104,6 +104,8 @@ class PipelineRunner:
         lastpipe = sh.options.shopt["lastpipe"] and not sh.options.interactive and sh.task is None
         started: list[tuple[int, int | RemoteHandle]] = []  # (stage, pid or remote handle)
         previous_read = -1
+        # Under a deadline the stages share a process group of their own (the first one's).
+        group: int | None = 0 if sh.grouping else None
         try:
             for k, command in enumerate(commands):
                 if k == last and lastpipe:
@@ -137,7 +139,10 @@ class PipelineRunner:
                             os.dup2(1, 2)
                     return self.run_in_child(command)
 
-                started.append((k, sh.fork(child)))
+                pid = sh.fork(child, group=group)
+                if group == 0:
+                    group = pid
+                started.append((k, pid))
                 if previous_read != -1:
                     os.close(previous_read)
                 if write_end != -1:
@@ -147,7 +152,7 @@ class PipelineRunner:
             if lastpipe:
                 stdin_fd, previous_read = previous_read, -1
                 last_status = self._run_last_here(commands[last], stdin_fd)
-            return self._wait_stages(started, last_status)
+            return self._wait_stages(started, last_status, group or None)
         except BaseException:
             if previous_read != -1:
                 os.close(previous_read)
@@ -167,7 +172,9 @@ class PipelineRunner:
             except BaseException:  # noqa: BLE001 - the first error is the one to report
                 pass
 
-    def _wait_stages(self, started: list[tuple[int, int | RemoteHandle]], last_status: int | None) -> list[int]:
+    def _wait_stages(
+        self, started: list[tuple[int, int | RemoteHandle]], last_status: int | None, group: int | None
+    ) -> list[int]:
         """The statuses in stage order. A remote stage stopped by SIGINT ends the pipeline
         as a local one killed by it does."""
         statuses: dict[int, int] = {}
@@ -180,7 +187,7 @@ class PipelineRunner:
                     statuses[k] = 130
                     interrupted = True
         local = [(k, pid) for k, pid in started if isinstance(pid, int)]
-        for (k, _), status in zip(local, self.sh.wait_foreground([pid for _, pid in local]), strict=True):
+        for (k, _), status in zip(local, self.sh.wait_foreground([pid for _, pid in local], group), strict=True):
             statuses[k] = status
         if interrupted:
             signals.state.sigint_seen = False
@@ -209,12 +216,16 @@ class PipelineRunner:
         def child() -> int:
             return self.ev.with_redirects(node.redirects, body)
 
+        def run() -> int:
+            if sh.grouping:
+                pid = sh.fork(child, group=0)
+                return sh.wait_foreground([pid], pid)[-1]
+            return sh.wait_foreground([sh.fork(child)])[-1]
+
         task = sh.task
         if task is not None and not task.depth:
-            return task.run_step(
-                "subshell", node.pos, lambda: StepResult(sh.wait_foreground([sh.fork(child)])[-1])
-            ).exit_status
-        return sh.wait_foreground([sh.fork(child)])[-1]
+            return task.run_step("subshell", node.pos, lambda: StepResult(run())).exit_status
+        return run()
 
     def _subshell_body(self, body: ast.CommandList) -> int:
         commands = body.commands

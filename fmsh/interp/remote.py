@@ -8,9 +8,10 @@ Settings, read from the shell's variables (so `FMSH_OUTPUT=gather @web[1-9] cmd`
 stage only):
     FMSH_OUTPUT           auto | prefix | plain | gather | json (see remote/output.py)
     FMSH_FANOUT           how many hosts at a time (32)
-    FMSH_CONNECT_TIMEOUT  seconds to connect and authenticate (10, or ssh's ConnectTimeout)
-    FMSH_STEP_TIMEOUT     seconds a stage may run before its commands are stopped (status
-                          124, class timeout; none by default until `timeout` syntax lands)
+    FMSH_CONNECT_TIMEOUT  time to connect and authenticate (10s, or ssh's ConnectTimeout)
+    FMSH_STEP_TIMEOUT     time a host may run a stage that has no `timeout` of its own
+                          before it is stopped there (1h; status 124, class timeout)
+    (these two also come from the config file: see fmsh/runtime/settings.py)
     FMSH_HOST_KEYS        yes (refuse unknown keys: the default) | accept-new | no
     FMSH_INVENTORY        the inventory file (~/.config/fmsh/inventory.toml)
     FMSH_SSH_CONFIG       an ssh config file for `ssh -G -F`
@@ -31,12 +32,14 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from fmsh.interp.modifiers import HostPolicy
     from fmsh.interp.shell import Shell
     from fmsh.journal.records import HostRecord
     from fmsh.remote.inventory import Inventory
     from fmsh.remote.pool import Pool, Settings
     from fmsh.remote.run import HostResult, HostTarget, RemoteRun
     from fmsh.remote.sshconfig import HostConfig, SSHConfigReader
+    from fmsh.tasks.run import TaskRun
 
 
 class RemoteHandle:
@@ -102,15 +105,16 @@ class RemoteRunner:
         stdout_fd: int = 1,
         stderr_fd: int = 2,
         on_start: Callable[[RemoteRun], None] | None = None,
+        policy: HostPolicy | None = None,
     ) -> int:
         """Run the stage to its end; `$?`. stdin_fd -1: the shell's standard input (unless
-        it is a terminal), None: nothing."""
+        it is a terminal), None: nothing. `policy`: each host's timeout and tries, the quorum."""
         sh = self.sh
         if node.assignments:
             return sh.cmd.simple._with_temp_assignments(
-                node.assignments, lambda: self._run(node, stdin_fd, stdout_fd, stderr_fd, on_start)
+                node.assignments, lambda: self._run(node, stdin_fd, stdout_fd, stderr_fd, on_start, policy)
             )
-        return self._run(node, stdin_fd, stdout_fd, stderr_fd, on_start)
+        return self._run(node, stdin_fd, stdout_fd, stderr_fd, on_start, policy)
 
     def start(
         self, node: ast.RemoteCommand, stdin_fd: int, stdout_fd: int, owned: list[int], stderr_fd: int = 2
@@ -138,6 +142,7 @@ class RemoteRunner:
         stdout_fd: int,
         stderr_fd: int,
         on_start: Callable[[RemoteRun], None] | None,
+        policy: HostPolicy | None = None,
     ) -> int:
         from fmsh.remote.output import make_sink, summary
         from fmsh.remote.run import RemoteRun
@@ -164,7 +169,9 @@ class RemoteRunner:
         sink = make_sink(mode, names, stdout_fd, stderr_fd)
         if step_active:
             sink = task.recording_sink(sink)  # type: ignore[union-attr]
-        settings = self.settings()
+        settings = self.settings(policy)
+        if step_active:
+            settings.on_try = self._journal_try(task, targets)  # type: ignore[arg-type]
         run = RemoteRun(
             self.pool(),
             settings,
@@ -187,7 +194,39 @@ class RemoteRunner:
         self._report(results, mode, stderr_fd, summary)
         if any(r.kind == "interrupted" for r in results) and not sh.traps.handles("INT"):
             raise Interrupted()
+        quorum = policy.quorum if policy is not None else None
+        if quorum is not None and len(results) > 1:
+            needed = quorum.required(len(results))
+            succeeded = sum(1 for r in results if r.kind is None)
+            if succeeded >= needed:
+                return 0
+            sh.report(f"need {quorum}: {succeeded} of {len(results)} hosts succeeded, {needed} needed")
         return _status(results)
+
+    def _journal_try(self, task: TaskRun, targets: list[HostTarget]) -> Callable[[int, int, HostResult, float], None]:
+        """Each host's tries, as they end, into the journal (`retry` on a fan-out)."""
+        import time
+
+        active = task.current
+        assert active is not None
+        wall = time.time() - time.monotonic()
+
+        def record(index: int, attempt: int, result: HostResult, started: float) -> None:
+            values = {
+                "host": targets[index].name,
+                "try": attempt,
+                "status": result.status,
+                "failure": result.kind,
+                "message": result.message,
+                "started_at": wall + started if started else None,
+                "ended_at": time.time(),
+            }
+            try:
+                task.journal.record_host_try(task.id, task.epoch, active.seq, active.attempt, values)
+            except ShellError as e:
+                self.sh.report(e.message)
+
+        return record
 
     def _skip_finished(self, targets: list[HostTarget], done: dict[str, HostRecord]) -> list[HostTarget]:
         """A fan-out step that runs again (its task was resumed) runs only on the hosts that
@@ -350,30 +389,41 @@ class RemoteRunner:
             self._pool = Pool(resolve_jump)
         return self._pool
 
-    def settings(self) -> Settings:
-        from fmsh.remote.pool import Settings
+    def settings(self, policy: HostPolicy | None = None) -> Settings:
+        import time
 
+        from fmsh.remote.pool import Settings
+        from fmsh.runtime import settings as defaults
+
+        sh = self.sh
         settings = Settings()
-        settings.connect_timeout = self._seconds("FMSH_CONNECT_TIMEOUT") or settings.connect_timeout
-        settings.step_timeout = self._seconds("FMSH_STEP_TIMEOUT")
+        try:
+            connect = defaults.timeout("connect-timeout", sh.vars.get("FMSH_CONNECT_TIMEOUT"))
+            step = defaults.timeout("step-timeout", sh.vars.get("FMSH_STEP_TIMEOUT"))
+        except defaults.SettingError as e:
+            raise ShellError(str(e)) from None
+        problem = defaults.problem()
+        if problem is not None:
+            sh.report(problem)
+        settings.connect_timeout = connect or 3600.0
+        settings.step_timeout = step
+        if policy is not None:
+            if policy.timeout is not None:
+                settings.step_timeout = policy.timeout
+            settings.stop_signal = policy.signal
+            settings.kill_after = policy.kill_after
+            settings.tries = policy.tries
+            settings.backoff = policy.backoff
+            settings.retry_on = policy.retry_on
+        left = sh.deadlines.remaining() if sh.deadlines is not None else None
+        if left is not None:
+            settings.stage_deadline = time.monotonic() + left
         keys = self.sh.vars.get("FMSH_HOST_KEYS")
         if keys:
             if keys not in ("yes", "accept-new", "no"):
                 raise ShellError(f"FMSH_HOST_KEYS={keys}: not one of yes, accept-new, no")
             settings.host_keys = keys
         return settings
-
-    def _seconds(self, name: str) -> float | None:
-        value = self.sh.vars.get(name)
-        if not value:
-            return None
-        try:
-            seconds = float(value)
-        except ValueError:
-            raise ShellError(f"{name}={value}: not a number of seconds") from None
-        if seconds <= 0:
-            raise ShellError(f"{name}={value}: must be more than 0")
-        return seconds
 
     def _int_setting(self, name: str, default: int) -> int:
         value = self.sh.vars.get(name)

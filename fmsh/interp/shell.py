@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from fmsh.builtins.base import Builtin
     from fmsh.expand.arith import ArithEvaluator
     from fmsh.interp.remote import RemoteRunner
+    from fmsh.runtime.deadlines import Deadlines
     from fmsh.runtime.fds import Descriptors
     from fmsh.runtime.jobs import JobTable
     from fmsh.tasks.run import TaskRun
@@ -109,6 +110,7 @@ class Shell:
         self.interrupted = False  # the top level stopped on SIGINT
         self.remote_fds: set[int] = set()  # pipe ends held by remote stages running here
         self.task: TaskRun | None = None  # the durable task this shell runs, if it is one
+        self.deadlines: Deadlines | None = None  # `timeout` deadlines in force (made on first use)
         self.hash = CommandHash()
         self.traps = Traps(self)
         self.words = WordEvaluator(self)
@@ -273,13 +275,30 @@ class Shell:
 
     # --- processes ----------------------------------------------------------------------
 
-    def fork(self, action: Callable[[], int], background: bool = False) -> int:
-        """Run `action` in a forked copy of the shell; returns the child's pid."""
+    @property
+    def grouping(self) -> bool:
+        """Whether processes started now go into groups of their own (a deadline is in
+        force, and signals whole groups when it passes)."""
+        return self.deadlines is not None and self.deadlines.grouping
+
+    def fork(self, action: Callable[[], int], background: bool = False, group: int | None = None) -> int:
+        """Run `action` in a forked copy of the shell; returns the child's pid. `group`:
+        0 puts the child in a new process group, N in group N."""
         pid = os.fork()
         if pid:
+            if group is not None:
+                try:
+                    os.setpgid(pid, group or pid)  # the child does it too: whichever is first
+                except OSError:
+                    pass
             return pid
         status = 1
         try:
+            if group is not None:
+                try:
+                    os.setpgid(0, group)
+                except OSError:
+                    pass
             self.in_child = True
             signals.child_defaults(background)
             for fd in list(self.remote_fds):  # a child must not hold a remote stage's pipe open
@@ -289,6 +308,7 @@ class Shell:
                     pass
             self.remote_fds.clear()
             self.task = None  # a forked copy runs its part of a step; only the shell journals
+            self.deadlines = None  # the parent's timers signal this child's group
             if "remote" in self.__dict__:
                 self.remote.forget()
             self.jobs.forget_children()
@@ -341,9 +361,15 @@ class Shell:
         self.report(f"internal error: {type(error).__name__}: {error}{where} (please report it)")
         return 70
 
-    def wait_foreground(self, pids: list[int]) -> list[int]:
-        """Wait for the processes of a foreground job, in order; their statuses."""
+    def wait_foreground(self, pids: list[int], group: int | None = None) -> list[int]:
+        """Wait for the processes of a foreground job, in order; their statuses. `group`:
+        their process group, which the deadlines in force signal when they pass."""
         state = signals.state
+        deadlines = self.deadlines if self.deadlines is not None and self.deadlines.stack else None
+        # What a passing deadline signals: the group, or (timeout --foreground) the processes.
+        targets = ([group] if group is not None else pids) if deadlines is not None else []
+        for target in targets:
+            deadlines.track(target)  # type: ignore[union-attr]
         state.waiting += 1
         state.foreground = pids
         try:
@@ -351,6 +377,8 @@ class Shell:
         finally:
             state.waiting -= 1
             state.foreground = []
+            for target in targets:
+                deadlines.untrack(target)  # type: ignore[union-attr]
         if signals.state.sigint_seen:
             signals.state.sigint_seen = False
             if 130 in statuses and not self.traps.handles("INT"):
@@ -390,8 +418,9 @@ class Shell:
                 self.options.set("errexit", False)
             return self.cmd.pipelines._subshell_body(body)
 
+        grouped = self.grouping
         try:
-            pid = self.fork(child)
+            pid = self.fork(child, group=0 if grouped else None)
         finally:
             os.close(write_end)
         chunks: list[bytes] = []
@@ -405,7 +434,7 @@ class Shell:
         finally:
             signals.state.waiting -= 1
             os.close(read_end)
-        status = self.wait_foreground([pid])[0]
+        status = self.wait_foreground([pid], pid if grouped else None)[0]
         self.last_status = self.cmdsub_status = status
         data = b"".join(chunks)
         if b"\0" in data:
@@ -526,6 +555,10 @@ class Shell:
         title = task_name(program, default_name(name, text))
         if title is None:
             return 0
+        if origin != "prompt" and not self.vars.get("FMSH_ALLOW_UNBOUNDED"):
+            refused = self._unbounded(program, name)
+            if refused:
+                return refused
         from fmsh.tasks.start import begin_task
 
         try:
@@ -534,6 +567,29 @@ class Shell:
             self.report(e.message)
             return e.status
         return 0
+
+    def _unbounded(self, program: ast.Program, name: str) -> int:
+        """A task that might never end is refused before its first step (`fmsh check`
+        says why): 2, with the problems; 0 when it is bounded."""
+        from fmsh.check import Defaults, check_program
+        from fmsh.check.report import render_text
+        from fmsh.runtime.settings import SettingError
+
+        try:
+            report = check_program(program, name, Defaults.from_variables(self.vars.get))
+        except SettingError as e:
+            self.report(str(e))
+            return 2
+        if not report.diagnostics:
+            return 0
+        lines = [line for line in render_text(report).splitlines() if ": unbounded: " in line]
+        for line in lines:
+            self.report(line)
+        self.report(
+            f"{name}: not started: a task must be bounded (bound the loops and waits above, "
+            "or run with --allow-unbounded)"
+        )
+        return 2
 
     def run_line(self, program: ast.Program, text: str) -> int:
         """One command line at the prompt; a line with a remote stage is a task."""

@@ -294,8 +294,9 @@ class SimpleCommandRunner:
             if path is None:
                 sh.report(f"{name}: command not found")
                 return 127
+            grouped = sh.grouping
             try:
-                pid = process.spawn(path, argv, env, process.reset_signals_for_exec())
+                pid = process.spawn(path, argv, env, process.reset_signals_for_exec(), own_group=grouped)
             except OSError as e:
                 return self._spawn_failed(path, argv, env, e)
             except ValueError:
@@ -303,7 +304,7 @@ class SimpleCommandRunner:
                 return 126
         finally:
             sh.fds.restore(frame)
-        return sh.wait_foreground([pid])[-1]
+        return sh.wait_foreground([pid], pid if grouped else None)[-1]
 
     def resolve(self, name: str, path: str | None = None) -> str | None:
         """Where `name` is run from. `path`: a PATH given with the command (PATH=... cmd),

@@ -22,8 +22,11 @@ if TYPE_CHECKING:
         ChunkRecord,
         EventRecord,
         HostRecord,
+        HostTryRecord,
+        SignalRecord,
         StepRecord,
         TaskRecord,
+        WaitRecord,
     )
 
 
@@ -95,6 +98,10 @@ class Journal(ABC):
                   detail: str | None = None) -> None: ...  # fmt: skip
 
     @abstractmethod
+    def set_task_deadline(self, task_id: int, epoch: int, at: float | None) -> None:
+        """The task's absolute deadline (wall clock; None: none)."""
+
+    @abstractmethod
     def carry_steps(self, from_task: int, to_task: int, before_seq: int) -> int:
         """Copy the finished steps of `from_task` numbered below `before_seq` (with their
         hosts and output) into `to_task` (`retry --from`); how many."""
@@ -131,7 +138,38 @@ class Journal(ABC):
         """One host of a remote step finished: its outcome and (capped) output."""
 
     @abstractmethod
+    def record_host_try(self, task_id: int, epoch: int, seq: int, attempt: int, values: dict[str, Any]) -> None:
+        """One try on one host inside a fan-out step (`values`: host, try, status, failure,
+        message, started_at, ended_at); a try recorded again replaces the row."""
+
+    @abstractmethod
     def add_bindings(self, task_id: int, epoch: int, bindings: list[tuple[str, int, str]]) -> None: ...
+
+    # --- waits and signals --------------------------------------------------------------
+
+    @abstractmethod
+    def begin_wait(self, task_id: int, epoch: int, seq: int, name: str, kind: str, deadline: float | None) -> str:
+        """An await step starts (or starts again, resumed) waiting until `deadline` (wall
+        clock; None: no limit); its state now: a wait that timed out stays `timed-out`
+        (final), a signal's wait already given its signal stays `satisfied`, else
+        `waiting`."""
+
+    @abstractmethod
+    def end_wait(self, task_id: int, epoch: int, seq: int, state: str) -> None:
+        """An await step stopped waiting: `satisfied` or `timed-out`."""
+
+    @abstractmethod
+    def send_signal(self, task_id: int, name: str, value: str | None, sender: str) -> tuple[str, str]:
+        """Journal a signal for a task, deciding in the same transaction what becomes of it:
+        ("pending", "") when an await takes it now or later, ("late", why) when the task has
+        ended or its await of `name` has timed out. TaskNotFound for an unknown task."""
+
+    @abstractmethod
+    def take_signal(self, task_id: int, epoch: int, name: str, seq: int, deadline: float | None) -> str | None:
+        """For the await step `seq`: the value of the oldest pending signal `name` sent by
+        `deadline`, now delivered to it ("" for a signal without a value); or None. A step
+        that runs again gets the signal already delivered to it. When none is taken and
+        the deadline has passed, the wait is marked timed out in the same transaction."""
 
     # --- reading ------------------------------------------------------------------------
 
@@ -162,6 +200,17 @@ class Journal(ABC):
 
     @abstractmethod
     def bindings(self, task_id: int) -> list[tuple[str, int, str]]: ...
+
+    @abstractmethod
+    def signals(self, task_id: int) -> list[SignalRecord]:
+        """In the order they were sent."""
+
+    @abstractmethod
+    def waits(self, task_id: int) -> list[WaitRecord]:
+        """In step order."""
+
+    @abstractmethod
+    def host_tries(self, task_id: int, seq: int | None = None) -> list[HostTryRecord]: ...
 
     @abstractmethod
     def step_summary(self, task_ids: list[int]) -> dict[int, tuple[int, list[int]]]:

@@ -42,7 +42,7 @@ class TaskRecord(Record):
         "id", "name", "origin", "source_name", "source", "source_hash", "args", "cwd", "options",
         "status", "exit_status", "owner_host", "owner_pid", "owner_started", "epoch",
         "lease_expires", "heartbeat_at", "created_at", "updated_at", "finished_at",
-        "parent_task", "parent_step", "retry_of", "retry_from",
+        "parent_task", "parent_step", "retry_of", "retry_from", "deadline",
     )  # fmt: skip
     id: int
     name: str
@@ -68,6 +68,7 @@ class TaskRecord(Record):
     parent_step: str | None
     retry_of: int | None
     retry_from: int | None
+    deadline: float | None  # the task's absolute deadline (`task NAME timeout DUR`)
 
 
 class StepRecord(Record):
@@ -79,7 +80,7 @@ class StepRecord(Record):
     task_id: int
     seq: int
     key: str
-    kind: str  # command | builtin | pipeline | remote | capture | subshell | background | sleep
+    kind: str  # command | builtin | pipeline | remote | capture | subshell | background | sleep | await
     location: str  # file:line:col
     text: str
     context: str  # the source of the calls and loops it ran in, ` › ` between them
@@ -87,8 +88,8 @@ class StepRecord(Record):
     status: str  # running | finished
     exit_status: int | None
     pipestatus: str | None  # JSON list, for pipelines
-    output: str | None  # a capture's output
-    wake_at: float | None  # a durable sleep's end
+    output: str | None  # a capture's output; an `await signal`'s value
+    wake_at: float | None  # a durable sleep's end; an await's deadline
     pid: int | None  # a background step's process
     started_at: float
     ended_at: float | None
@@ -156,3 +157,53 @@ class ChunkRecord(Record):
     stream: int
     data: bytes
     at: float
+
+
+class SignalRecord(Record):
+    __slots__ = (
+        "id", "task_id", "name", "value", "state", "sent_at", "delivered_at", "seq", "sender", "note",
+    )  # fmt: skip
+    id: int
+    task_id: int
+    name: str
+    value: str | None  # None when sent without a value
+    state: str  # pending | delivered | late
+    sent_at: float  # the sender's clock
+    delivered_at: float | None
+    seq: int | None  # the `await signal` step it satisfied
+    sender: str  # host:pid
+    note: str | None  # why it is late
+
+
+class WaitRecord(Record):
+    __slots__ = ("task_id", "seq", "name", "kind", "deadline", "state", "started_at", "ended_at")
+    task_id: int
+    seq: int  # the await step
+    name: str  # the signal's name, or what the await waits for
+    kind: str  # port | http | file | signal | task | until
+    deadline: float | None  # absolute (wall clock); None: no limit
+    state: str  # waiting | satisfied | timed-out
+    started_at: float
+    ended_at: float | None
+
+
+class HostTryRecord(Record):
+    __slots__ = (
+        "task_id", "seq", "attempt", "host", "try", "status", "failure", "message", "started_at", "ended_at",
+    )  # fmt: skip
+    task_id: int
+    seq: int
+    attempt: int  # the step's attempt
+    host: str
+    # and `try`, the try's number (1, 2, ...): a keyword in Python, so read as `number`
+    status: int | None
+    failure: str | None
+    message: str | None
+    started_at: float | None
+    ended_at: float | None
+
+    @property
+    def number(self) -> int:
+        """The column `try`."""
+        value: int = getattr(self, "try")
+        return value

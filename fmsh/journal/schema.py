@@ -144,9 +144,66 @@ def _initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _signals_waits_tries(db: sqlite_utils.Database) -> None:
+    """Version 2: signals sent to tasks, the waits of `await`, per-host tries inside a
+    fan-out step, and a task's own deadline."""
+    db.table("signals").create(
+        {
+            "id": int,
+            "task_id": int,
+            "name": str,
+            "value": str,
+            "state": str,
+            "sent_at": float,
+            "delivered_at": float,
+            "seq": int,
+            "sender": str,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+        not_null={"task_id", "name", "state", "sent_at"},
+    )
+    db.table("signals").create_index(["task_id", "name", "state"])
+    db.table("waits").create(
+        {
+            "task_id": int,
+            "seq": int,
+            "name": str,
+            "kind": str,
+            "deadline": float,
+            "state": str,
+            "started_at": float,
+            "ended_at": float,
+        },
+        pk=("task_id", "seq"),
+        foreign_keys=[("task_id", "tasks", "id")],
+        not_null={"name", "kind", "state", "started_at"},
+    )
+    db.table("waits").create_index(["task_id", "name"])
+    db.table("host_tries").create(
+        {
+            "task_id": int,
+            "seq": int,
+            "attempt": int,
+            "host": str,
+            "try": int,
+            "status": int,
+            "failure": str,
+            "message": str,
+            "started_at": float,
+            "ended_at": float,
+        },
+        pk=("task_id", "seq", "attempt", "host", "try"),
+        foreign_keys=[("task_id", "tasks", "id")],
+    )
+    db.table("tasks").add_column("deadline", float)
+
+
 # Version N is reached by running MIGRATIONS[N - 1].
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _initial),
+    ("signals, waits, host tries, task deadline", _signals_waits_tries),
 ]
 LATEST = len(MIGRATIONS)
 

@@ -27,8 +27,11 @@ from fmsh.journal.records import (
     ChunkRecord,
     EventRecord,
     HostRecord,
+    HostTryRecord,
+    SignalRecord,
     StepRecord,
     TaskRecord,
+    WaitRecord,
 )
 
 TYPE_CHECKING = False
@@ -355,7 +358,8 @@ class SQLiteJournal(Journal):
             reason = refusal(task)
             if reason is not None:
                 raise TaskRefused(reason)
-            for table in ("output", "step_hosts", "attempts", "bindings", "events", "steps"):
+            for table in ("output", "step_hosts", "host_tries", "attempts", "bindings", "events", "signals", "waits",
+                          "steps"):  # fmt: skip
                 conn.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))
             conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
 
@@ -372,6 +376,13 @@ class SQLiteJournal(Journal):
 
         self._write(action)
 
+    def set_task_deadline(self, task_id: int, epoch: int, at: float | None) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.execute("UPDATE tasks SET deadline = ?, updated_at = ? WHERE id = ?", (at, time.time(), task_id))
+
+        self._write(action)
+
     def add_event(
         self, task_id: int, kind: str, epoch: int | None = None, owner: str | None = None, detail: str | None = None
     ) -> None:
@@ -382,8 +393,13 @@ class SQLiteJournal(Journal):
             "seq, key, kind, location, text, context, fingerprint, status, exit_status, pipestatus, output, "
             "wake_at, pid, started_at, ended_at, attempts, tested"
         )
-        host_columns = "seq, host, attempt, status, failure, message, started_at, ended_at, output_bytes, truncated"
-        chunk_columns = "seq, host, attempt, chunk, stream, data, at"
+        # The rows that belong to a step, table by table: carried with it.
+        per_step = {
+            "step_hosts": "seq, host, attempt, status, failure, message, started_at, ended_at, output_bytes, truncated",
+            "output": "seq, host, attempt, chunk, stream, data, at",
+            "host_tries": 'seq, attempt, host, "try", status, failure, message, started_at, ended_at',
+            "waits": "seq, name, kind, deadline, state, started_at, ended_at",
+        }
         carried = "seq IN (SELECT seq FROM steps WHERE task_id = ? AND seq < ? AND status = 'finished')"
 
         def action(conn: sqlite3.Connection) -> int:
@@ -392,16 +408,12 @@ class SQLiteJournal(Journal):
                 "? || ':' || seq FROM steps WHERE task_id = ? AND seq < ? AND status = 'finished'",
                 (to_task, str(from_task), from_task, before_seq),
             ).rowcount
-            conn.execute(
-                f"INSERT INTO step_hosts (task_id, {host_columns}) SELECT ?, {host_columns} FROM step_hosts "
-                f"WHERE task_id = ? AND {carried}",
-                (to_task, from_task, from_task, before_seq),
-            )
-            conn.execute(
-                f"INSERT INTO output (task_id, {chunk_columns}) SELECT ?, {chunk_columns} FROM output "
-                f"WHERE task_id = ? AND {carried}",
-                (to_task, from_task, from_task, before_seq),
-            )
+            for table, columns in per_step.items():
+                conn.execute(
+                    f"INSERT INTO {table} (task_id, {columns}) SELECT ?, {columns} FROM {table} "
+                    f"WHERE task_id = ? AND {carried}",
+                    (to_task, from_task, from_task, before_seq),
+                )
             conn.execute(
                 "INSERT INTO bindings (task_id, name, seq, value, step) SELECT ?, name, seq, value, step "
                 "FROM bindings WHERE task_id = ? AND step < ?",
@@ -517,6 +529,18 @@ class SQLiteJournal(Journal):
 
         self._write(action)
 
+    def record_host_try(self, task_id: int, epoch: int, seq: int, attempt: int, values: dict[str, Any]) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.execute(
+                'INSERT OR REPLACE INTO host_tries (task_id, seq, attempt, host, "try", status, failure, message, '
+                "started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (task_id, seq, attempt, values["host"], values["try"], values.get("status"), values.get("failure"),
+                 values.get("message"), values.get("started_at"), values.get("ended_at", time.time())),
+            )  # fmt: skip
+
+        self._write(action)
+
     def add_bindings(self, task_id: int, epoch: int, bindings: list[tuple[str, int, str]]) -> None:
         def action(conn: sqlite3.Connection) -> None:
             self._fence(conn, task_id, epoch)
@@ -526,6 +550,140 @@ class SQLiteJournal(Journal):
             )
 
         self._write(action)
+
+    # --- waits and signals --------------------------------------------------------------
+
+    def begin_wait(self, task_id: int, epoch: int, seq: int, name: str, kind: str, deadline: float | None) -> str:
+        now = time.time()
+
+        def action(conn: sqlite3.Connection) -> str:
+            self._fence(conn, task_id, epoch)
+            # A step that runs again keeps what was decided for it: a timeout is final, and a
+            # signal delivered to it stays delivered (take_signal gives it back).
+            kept = "waits.state = 'timed-out' OR (waits.state = 'satisfied' AND waits.kind = 'signal')"
+            conn.execute(
+                "INSERT INTO waits (task_id, seq, name, kind, deadline, state, started_at) "
+                "VALUES (?, ?, ?, ?, ?, 'waiting', ?) "
+                "ON CONFLICT (task_id, seq) DO UPDATE SET name = excluded.name, kind = excluded.kind, "
+                f"deadline = excluded.deadline, state = CASE WHEN {kept} THEN waits.state ELSE 'waiting' END, "
+                f"ended_at = CASE WHEN {kept} THEN waits.ended_at ELSE NULL END",
+                (task_id, seq, name, kind, deadline, now),
+            )
+            row = conn.execute("SELECT state FROM waits WHERE task_id = ? AND seq = ?", (task_id, seq)).fetchone()
+            return str(row[0])
+
+        return self._write(action)
+
+    def end_wait(self, task_id: int, epoch: int, seq: int, state: str) -> None:
+        now = time.time()
+
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.execute(
+                "UPDATE waits SET state = ?, ended_at = ? WHERE task_id = ? AND seq = ? AND state != 'timed-out'",
+                (state, now, task_id, seq),
+            )
+
+        self._write(action)
+
+    def send_signal(self, task_id: int, name: str, value: str | None, sender: str) -> tuple[str, str]:
+        now = time.time()  # the sender's clock: what `late` is judged by
+
+        def action(conn: sqlite3.Connection) -> tuple[str, str]:
+            task = self._task_in(conn, task_id)
+            note = ""
+            # The task's latest await of this signal decides; none yet: it is kept for one.
+            wait = conn.execute(
+                "SELECT seq, deadline, state FROM waits WHERE task_id = ? AND kind = 'signal' AND name = ? "
+                "ORDER BY seq DESC LIMIT 1",
+                (task_id, name),
+            ).fetchone()
+            if wait is not None and wait["state"] == "timed-out":
+                note = f"came after its await timed out (step {wait['seq']})"
+            elif task.status in ("done", "failed", "cancelled"):
+                note = f"came after the task ended ({task.status})"
+            elif (
+                wait is not None
+                and wait["state"] == "waiting"
+                and wait["deadline"] is not None
+                and wait["deadline"] < now
+                and not self._pending_by(conn, task_id, name, wait["deadline"])
+            ):
+                # Its deadline passed while its shell was dead or busy: the wait has timed out,
+                # whenever the task comes back to it (unless an earlier signal, sent in time,
+                # is still there for it to take).
+                conn.execute(
+                    "UPDATE waits SET state = 'timed-out', ended_at = ? WHERE task_id = ? AND seq = ?",
+                    (now, task_id, wait["seq"]),
+                )
+                note = f"came after its await timed out (step {wait['seq']})"
+            state = "late" if note else "pending"
+            conn.execute(
+                "INSERT INTO signals (task_id, name, value, state, sent_at, sender, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (task_id, name, value, state, now, sender, note or None),
+            )
+            return state, note
+
+        return self._write(action)
+
+    @staticmethod
+    def _pending_by(conn: sqlite3.Connection, task_id: int, name: str, deadline: float) -> bool:
+        row = conn.execute(
+            "SELECT 1 FROM signals WHERE task_id = ? AND name = ? AND state = 'pending' AND sent_at <= ? LIMIT 1",
+            (task_id, name, deadline),
+        ).fetchone()
+        return row is not None
+
+    def take_signal(self, task_id: int, epoch: int, name: str, seq: int, deadline: float | None) -> str | None:
+        now = time.time()
+        if deadline is None or now < deadline:
+            # Looked at several times a second for as long as the await lasts (a day, maybe):
+            # a read first, the write lock only when there is something to take.
+            there = self._read(
+                "SELECT 1 FROM signals WHERE task_id = ? AND ((name = ? AND state = 'pending') "
+                "OR (seq = ? AND state = 'delivered')) LIMIT 1",
+                (task_id, name, seq),
+            )
+            if not there:
+                return None
+
+        def action(conn: sqlite3.Connection) -> str | None:
+            self._fence(conn, task_id, epoch)
+            given = conn.execute(
+                "SELECT value FROM signals WHERE task_id = ? AND seq = ? AND state = 'delivered' ORDER BY id LIMIT 1",
+                (task_id, seq),
+            ).fetchone()
+            if given is not None:
+                return str(given[0] or "")  # delivered before this step ran again
+            wait = conn.execute("SELECT state FROM waits WHERE task_id = ? AND seq = ?", (task_id, seq)).fetchone()
+            if wait is not None and wait["state"] == "timed-out":
+                return None
+            sql = "SELECT id, value FROM signals WHERE task_id = ? AND name = ? AND state = 'pending'"
+            args: tuple[Any, ...] = (task_id, name)
+            if deadline is not None:
+                sql += " AND sent_at <= ?"
+                args += (deadline,)
+            found = conn.execute(sql + " ORDER BY id LIMIT 1", args).fetchone()
+            if found is not None:
+                conn.execute(
+                    "UPDATE signals SET state = 'delivered', delivered_at = ?, seq = ? WHERE id = ?",
+                    (now, seq, found["id"]),
+                )
+                conn.execute(
+                    "UPDATE waits SET state = 'satisfied', ended_at = ? WHERE task_id = ? AND seq = ?",
+                    (now, task_id, seq),
+                )
+                return str(found["value"] or "")
+            if deadline is not None and now >= deadline:
+                # Decided here, in the transaction that found nothing: a signal sent after
+                # this look finds the wait timed out and is late.
+                conn.execute(
+                    "UPDATE waits SET state = 'timed-out', ended_at = ? WHERE task_id = ? AND seq = ?",
+                    (now, task_id, seq),
+                )
+            return None
+
+        return self._write(action)
 
     # --- reading ------------------------------------------------------------------------
 
@@ -583,6 +741,23 @@ class SQLiteJournal(Journal):
     def bindings(self, task_id: int) -> list[tuple[str, int, str]]:
         rows = self._read("SELECT name, seq, value FROM bindings WHERE task_id = ? ORDER BY name, seq", (task_id,))
         return [(r[0], r[1], r[2]) for r in rows]
+
+    def signals(self, task_id: int) -> list[SignalRecord]:
+        rows = self._read("SELECT * FROM signals WHERE task_id = ? ORDER BY id", (task_id,))
+        return [SignalRecord.from_row(r) for r in rows]
+
+    def waits(self, task_id: int) -> list[WaitRecord]:
+        rows = self._read("SELECT * FROM waits WHERE task_id = ? ORDER BY seq", (task_id,))
+        return [WaitRecord.from_row(r) for r in rows]
+
+    def host_tries(self, task_id: int, seq: int | None = None) -> list[HostTryRecord]:
+        sql = "SELECT * FROM host_tries WHERE task_id = ?"
+        args: tuple[Any, ...] = (task_id,)
+        if seq is not None:
+            sql += " AND seq = ?"
+            args += (seq,)
+        rows = self._read(sql + ' ORDER BY seq, attempt, host, "try"', args)
+        return [HostTryRecord.from_row(r) for r in rows]
 
     def step_summary(self, task_ids: list[int]) -> dict[int, tuple[int, list[int]]]:
         if not task_ids:

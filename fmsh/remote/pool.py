@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
     import paramiko
 
+    from fmsh.remote.run import HostResult
+    from fmsh.runtime.backoff import Backoff
+
 # Ciphers in the order fmsh asks for them: the AEAD ones first (one pass per packet).
 _CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
 # OpenSSH's names for the key exchanges paramiko knows by another name.
@@ -49,7 +52,16 @@ class Settings:
         self.host_keys: str | None = None  # overrides StrictHostKeyChecking: yes, accept-new, no
         self.handshakes_per_server = 8
         self.connect_attempts = 3
-        self.step_timeout: float | None = None  # seconds a stage may run, connecting included
+        # Each host's own limits (a fan-out's hosts time out and retry one by one):
+        self.step_timeout: float | None = None  # seconds a try may run on a host, connecting included
+        self.stop_signal = "TERM"  # what a host gets when its time is up (`timeout -s`)
+        self.kill_after = 2.0  # then KILL, this much later (`timeout -k`)
+        self.tries = 1  # `retry N`: tries per host; a host that succeeded is not run again
+        self.backoff: Backoff | None = None
+        self.retry_on: frozenset[int] | None = None  # `retry ... on 75,255`: only these statuses
+        self.on_try: Callable[[int, int, HostResult, float], None] | None = None  # (host index, try, result, started)
+        # The whole stage (an enclosing `timeout`): a time.monotonic() value, or None.
+        self.stage_deadline: float | None = None
 
 
 class Pool:

@@ -5,6 +5,11 @@ command; one loop (in the thread that called `run`) reads every channel as data 
 and hands it to the output sink, so a slow host never holds up the others. Standard input
 goes to a single host as a stream; to several hosts, it is read once and sent to each.
 
+Each host has its own clock: a try that runs past `settings.step_timeout` is stopped on
+that host alone (status 124, class timeout) while the others go on, and a host whose try
+failed is tried again after its backoff when `settings.tries` allows, without holding up
+or rerunning the hosts that succeeded.
+
 Stopping (SIGINT, a deadline) must reach the remote command itself: closing the channel
 leaves it running, and sshd refuses the SSH "signal" request unless it runs with
 privilege separation. So every command runs in a small POSIX sh wrapper that first
@@ -87,11 +92,12 @@ def wrap(script: str, replace: bool, environment: dict[str, str] | None = None) 
 class _Active:
     """A host whose command is running."""
 
-    __slots__ = ("index", "channel", "stop_sent", "killed_at", "pid", "head", "helpers")
+    __slots__ = ("index", "channel", "stop", "stop_sent", "killed_at", "pid", "head", "helpers")
 
     def __init__(self, index: int, channel: paramiko.Channel) -> None:
         self.index = index
         self.channel = channel
+        self.stop: tuple[str, str, int] | None = None  # this host's own stop (its time is up)
         self.stop_sent: float | None = None
         self.killed_at: float | None = None
         self.pid: int | None = None  # the remote process group, once reported
@@ -134,8 +140,14 @@ class RemoteRun:
         self.width = max(1, width)
         self.interrupted = interrupted  # polled: a SIGINT the shell noted
         self.results: list[HostResult | None] = [None] * len(targets)
-        self._posted: queue.SimpleQueue[tuple[int, object]] = queue.SimpleQueue()
+        # (host index, (try's generation, its channel or failure)), from the workers
+        self._posted: queue.SimpleQueue[tuple[int, tuple[int, object]]] = queue.SimpleQueue()
         self._done = [threading.Event() for _ in targets]
+        self._started = [0.0] * len(targets)  # when each host's current try began (monotonic)
+        self._try = [1] * len(targets)
+        self._generation = [0] * len(targets)  # what a worker posts for an earlier try is dropped
+        self._retry_at: dict[int, float] = {}  # hosts waiting out their backoff
+        self._last: dict[int, HostResult] = {}  # their last try's result
         self._stop: tuple[str, str, int] | None = None  # (signal, failure class, status)
         self._wake_r, self._wake_w = os.pipe()
         self._broadcast: bytes | None = None
@@ -156,7 +168,7 @@ class RemoteRun:
         except OSError:
             pass
 
-    def _post(self, index: int, item: object) -> None:
+    def _post(self, index: int, item: tuple[int, object]) -> None:
         self._posted.put((index, item))
         self._wake()
 
@@ -171,14 +183,16 @@ class RemoteRun:
         selector.register(self._wake_r, selectors.EVENT_READ, None)
         active: dict[int, _Active] = {}
         awaiting_status: dict[int, _Active] = {}
-        step = self.settings.step_timeout
-        deadline = time.monotonic() + step if step else None
+        settings = self.settings
         workers = ThreadPoolExecutor(min(self.width, len(self.targets)), thread_name_prefix="fmsh-connect")
+        self._workers = workers
         try:
             for index, target in enumerate(self.targets):
-                workers.submit(self._start_host, index, target)
+                workers.submit(self._start_host, index, target, 0)
             while self._remaining:
                 wait = 0.01 if awaiting_status else 0.2
+                if self._retry_at:
+                    wait = max(0.0, min(wait, min(self._retry_at.values()) - time.monotonic()))
                 for key, _ in selector.select(wait):
                     if key.data is None:
                         os.read(self._wake_r, 4096)
@@ -194,12 +208,26 @@ class RemoteRun:
                         del awaiting_status[index]
                 if self._stop is None and self.interrupted is not None and self.interrupted():
                     self.request_stop()
-                if self._stop is None and deadline is not None and time.monotonic() > deadline:
-                    self.request_stop("TERM", failures.TIMEOUT, 124)
+                now = time.monotonic()
+                if self._stop is None and settings.stage_deadline is not None and now > settings.stage_deadline:
+                    self.request_stop(settings.stop_signal, failures.TIMEOUT, 124)
+                running = list(active.values()) + list(awaiting_status.values())
+                if settings.step_timeout is not None and self._stop is None:
+                    self._time_up(running, now)
+                self._stopping(running, now)
+                for index, host in list(active.items()):
+                    if host.channel.closed:  # given up on (no answer to TERM, then KILL)
+                        for key in list(selector.get_map().values()):
+                            if key.data == index:
+                                selector.unregister(key.fd)
+                        del active[index]
+                        awaiting_status[index] = host
                 if self._stop is not None:
-                    self._stopping(list(active.values()) + list(awaiting_status.values()))
+                    self._give_up_retries()
                     if not active and not awaiting_status:
                         self._stop_unstarted()
+                elif self._retry_at:
+                    self._start_retries(now)
                 self.sink.tick()
         finally:
             workers.shutdown(wait=False, cancel_futures=True)
@@ -214,8 +242,10 @@ class RemoteRun:
 
     # --- workers: connect and start -----------------------------------------------------
 
-    def _start_host(self, index: int, target: HostTarget) -> None:
+    def _start_host(self, index: int, target: HostTarget, generation: int) -> None:
         """In a worker thread: connect, start the command, then hold the slot until done."""
+        self._started[index] = time.monotonic()
+        done = self._done[index]
         try:
             if self._stop is not None:
                 raise HostFailure(self._stop[1], "stopped before it started")
@@ -224,14 +254,14 @@ class RemoteRun:
             assert target.config is not None
             channel = self._open_channel(target.config)
             self._feed_stdin(channel)
-            self._post(index, channel)
+            self._post(index, (generation, channel))
         except HostFailure as failure:
-            self._post(index, failure)
+            self._post(index, (generation, failure))
             return
         except Exception as e:  # noqa: BLE001 - every failure becomes a class
-            self._post(index, failures.classify_connect_error(e))
+            self._post(index, (generation, failures.classify_connect_error(e)))
             return
-        self._done[index].wait()
+        done.wait()
 
     def _open_channel(self, config: HostConfig) -> paramiko.Channel:
         """A session running the command. A kept connection may have died since its last
@@ -270,16 +300,19 @@ class RemoteRun:
     def _take_posted(self, selector: selectors.BaseSelector, active: dict[int, _Active]) -> None:
         while True:
             try:
-                index, item = self._posted.get_nowait()
+                index, (generation, item) = self._posted.get_nowait()
             except queue.Empty:
                 return
+            stale = generation != self._generation[index] or self.results[index] is not None
             if isinstance(item, HostFailure):
+                if stale:
+                    continue
                 status = (
                     self._stop[2] if item.kind == failures.INTERRUPTED and self._stop else failures.CONNECTION_STATUS
                 )
-                self._record(index, HostResult(self.targets[index].name, status, item.kind, item.message))
+                self._host_ended(index, HostResult(self.targets[index].name, status, item.kind, item.message))
                 continue
-            if self.results[index] is not None:  # stopped while it was starting
+            if stale:  # stopped, or timed out, while it was starting
                 item.close()  # type: ignore[attr-defined]
                 continue
             host = _Active(index, item)  # type: ignore[arg-type]
@@ -312,9 +345,11 @@ class RemoteRun:
         if host.head:  # a short stderr that never had the pid line: it is the command's
             self.sink.data(host.index, 2, bytes(host.head))
             host.head = None
-        if self._stop is not None and host.stop_sent is not None and (channel.exit_status_ready() or channel.closed):
-            _, kind, status = self._stop
-            result = HostResult(name, status, kind, "stopped")
+        stop = host.stop or self._stop
+        if stop is not None and host.stop_sent is not None and (channel.exit_status_ready() or channel.closed):
+            _, kind, status = stop
+            why = f"ran past its {self.settings.step_timeout:g}s" if host.stop is not None else "stopped"
+            result = HostResult(name, status, kind, why)
         elif getattr(channel, "fmsh_signal", None):
             signal_name = channel.fmsh_signal  # type: ignore[attr-defined]
             result = HostResult(
@@ -335,8 +370,67 @@ class RemoteRun:
         channel.close()
         for helper in host.helpers:
             helper.close()
-        self._record(host.index, result)
+        self._host_ended(host.index, result)
         return True
+
+    # --- each host's clock and tries ----------------------------------------------------
+
+    def _time_up(self, running: list[_Active], now: float) -> None:
+        """Stop the hosts whose try ran out of time; and fail the ones still connecting."""
+        limit = self.settings.step_timeout
+        assert limit is not None
+        stop = (self.settings.stop_signal, failures.TIMEOUT, 124)
+        busy = set()
+        for host in running:
+            busy.add(host.index)
+            if host.stop is None and now - self._started[host.index] > limit:
+                host.stop = stop
+        for index, result in enumerate(self.results):
+            started = self._started[index]
+            if result is None and index not in busy and index not in self._retry_at and started:
+                if now - started > limit:
+                    self._generation[index] += 1  # its worker's channel, when it comes, is closed
+                    name = self.targets[index].name
+                    self._host_ended(index, HostResult(name, 124, failures.TIMEOUT, f"not connected within {limit:g}s"))
+
+    def _host_ended(self, index: int, result: HostResult) -> None:
+        """A try ended: journal it, and try again after the backoff, or record the end."""
+        settings = self.settings
+        attempt = self._try[index]
+        if settings.on_try is not None:
+            settings.on_try(index, attempt, result, self._started[index])
+        if self._retries(result) and attempt < settings.tries:
+            assert settings.backoff is not None
+            self._try[index] = attempt + 1
+            self._generation[index] += 1
+            self._started[index] = 0.0
+            self._last[index] = result
+            done, self._done[index] = self._done[index], threading.Event()
+            done.set()  # the worker lets its slot go
+            self._retry_at[index] = time.monotonic() + settings.backoff.wait(attempt)
+            return
+        self._record(index, result)
+
+    def _retries(self, result: HostResult) -> bool:
+        if result.kind is None or self._stop is not None:
+            return False
+        on = self.settings.retry_on
+        if on is not None:
+            return result.status in on
+        # Trying again cannot change a name that does not resolve, a refused key or host key.
+        return result.kind not in (failures.INTERRUPTED, failures.RESOLVE, failures.HOST_KEY, failures.AUTH)
+
+    def _start_retries(self, now: float) -> None:
+        for index, at in list(self._retry_at.items()):
+            if at <= now:
+                del self._retry_at[index]
+                self._workers.submit(self._start_host, index, self.targets[index], self._generation[index])
+
+    def _give_up_retries(self) -> None:
+        """A stop came: the hosts waiting to try again end with their last try's result."""
+        for index in list(self._retry_at):
+            del self._retry_at[index]
+            self._record(index, self._last[index])
 
     def _stop_unstarted(self) -> None:
         """Hosts still connecting or queued when a stop came: they never run the command
@@ -355,21 +449,26 @@ class RemoteRun:
         self.sink.host_done(index, result)
         self._done[index].set()
 
-    def _stopping(self, hosts: list[_Active]) -> None:
-        """Escalate: the stop signal, then KILL, then give up on the channel."""
-        assert self._stop is not None
-        now = time.monotonic()
+    def _stopping(self, hosts: list[_Active], now: float) -> None:
+        """Escalate, host by host: the stop signal, then KILL, then give up on the channel."""
         for host in hosts:
-            if self.results[host.index] is not None:
+            stop = host.stop or self._stop
+            if stop is None or self.results[host.index] is not None:
                 continue
             if host.stop_sent is None:
                 host.stop_sent = now
-                _signal(host, self._stop[0])
-            elif host.killed_at is None and now - host.stop_sent > _GRACE:
+                _signal_later(host, stop[0])
+            elif host.killed_at is None and now - host.stop_sent > self.settings.kill_after:
                 host.killed_at = now
-                _signal(host, "KILL")
+                _signal_later(host, "KILL")
             elif host.killed_at is not None and now - host.killed_at > _GRACE:
                 host.channel.close()
+
+
+def _signal_later(host: _Active, name: str) -> None:
+    """Signal from a thread of its own: a host that does not answer (stopped, cut off)
+    must not hold up the loop that serves the others while its helper channel opens."""
+    threading.Thread(target=_signal, args=(host, name), name="fmsh-signal", daemon=True).start()
 
 
 def _signal(host: _Active, name: str) -> None:

@@ -58,8 +58,11 @@ def reset_signals_for_exec() -> tuple[int, ...]:
     return tuple(s for s in _RESET_SIGNALS if signals.get_handler(s) == signals.SIG_IGN)
 
 
-def spawn(path: str, argv: list[str], env: dict[str, str], sigdef: tuple[int, ...]) -> int:
-    """Start `path` with the shell's current descriptors; raises OSError on failure."""
+def spawn(path: str, argv: list[str], env: dict[str, str], sigdef: tuple[int, ...], own_group: bool = False) -> int:
+    """Start `path` with the shell's current descriptors (in a process group of its own
+    if asked: a deadline signals groups); raises OSError on failure."""
+    if own_group:
+        return os.posix_spawn(path, argv, env, setsigdef=sigdef, setpgroup=0)
     return os.posix_spawn(path, argv, env, setsigdef=sigdef)
 
 

@@ -34,18 +34,34 @@ class _State:
     waiting = 0
     pending: list[int] = []
     foreground: list[int] = []  # the children the shell waits for in the foreground
+    groups: set[int] = set()  # process groups of its own (under a deadline): Ctrl-C is passed on
 
 
 state = _State()
 
 
+def _pass_on(signum: int) -> None:
+    """Children in process groups of their own do not get the terminal's signal: pass it on."""
+    import os
+
+    for group in list(state.groups):
+        try:
+            os.killpg(group, signum)
+        except OSError:
+            state.groups.discard(group)
+
+
 def _on_sigint(signum: int, frame: object) -> None:
     state.sigint_seen = True
+    if state.groups:
+        _pass_on(signum)
     if not state.waiting:
         raise Interrupted()
 
 
 def _on_trapped(signum: int, frame: object) -> None:
+    if state.groups and signum == signal.SIGINT:
+        _pass_on(signum)
     state.pending.append(signum)
 
 
@@ -70,6 +86,7 @@ def child_defaults(background: bool) -> None:
     state.waiting = 0
     state.pending = []
     state.foreground = []
+    state.groups = set()
 
 
 SIGNAL_NAMES = {

@@ -364,10 +364,75 @@ class BraceGroup(Command):
 
 
 class TaskBlock(Command):
-    """`task NAME { ...; }`: the commands of a durable task (see fmsh/tasks)."""
+    """`task NAME [timeout DUR] { ...; }`: the commands of a durable task (see fmsh/tasks);
+    its timeout is a deadline counted from the task's start, across resumes."""
 
     name: str
+    timeout: Word | None
     body: CommandList
+    redirects: list[Redirect]
+
+
+# --- Modifiers and waits ----------------------------------------------------------------
+
+
+class Modifier(Node):
+    """A reserved word and its arguments before a pipeline or block (see Modified)."""
+
+    pos: Pos
+
+
+class TimeoutModifier(Modifier):
+    """`timeout [-s SIG] [-k DUR] [--preserve-status] [-v] DUR`, as coreutils' timeout."""
+
+    duration: Word
+    signal: Word | None
+    kill_after: Word | None
+    preserve_status: bool
+    verbose: bool
+    foreground: bool
+
+
+class RetryModifier(Modifier):
+    """`retry N [backoff MIN[..MAX]] [jitter] [on STATUS,...]`."""
+
+    count: Word
+    backoff_min: Word | None
+    backoff_max: Word | None
+    jitter: bool
+    on: Word | None
+
+
+class NeedModifier(Modifier):
+    """`need N` or `need P%`: how many hosts of a fan-out must succeed."""
+
+    quorum: Word
+
+
+class MaxModifier(Modifier):
+    """`max N`: at most N rounds of the loop that follows."""
+
+    count: Word
+
+
+class Modified(Command):
+    """Modifiers applied, outermost first, to a pipeline or block:
+    `retry 3 timeout 10s curl ...` gives each of 3 attempts 10 seconds."""
+
+    modifiers: list[Modifier]
+    command: Command
+
+
+class Await(Command):
+    """`await KIND ARGS [every DUR] [timeout DUR]`: port, http, file, signal, task, until.
+
+    args: the kind's operands (`until`: the command's words, unless it has a block);
+    options: the kind's keywords and their words (status, match, on, into, every, timeout)."""
+
+    kind: str
+    args: list[Word]
+    options: dict[str, Word]
+    block: Command | None
     redirects: list[Redirect]
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from fmsh.syntax import ast
 from fmsh.syntax.errors import ParseError
 from fmsh.syntax.lexer import EOF, NEWLINE, REDIR, WORD, Lexer, Token
+from fmsh.syntax.modifiers import MODIFIERS, await_ahead, check_duration, modifier_ahead, parse_await, parse_modified
 from fmsh.syntax.source import Pos, Source
 from fmsh.syntax.word_parser import is_name
 
@@ -156,6 +157,8 @@ class CommandParser:
 
     def parse_pipeline(self) -> ast.Command:
         tok = self.peek()
+        if tok.kind == WORD and tok.literal in MODIFIERS and modifier_ahead(self, tok):
+            return parse_modified(self)
         pos = self._pos(tok)
         timed = negated = False
         if tok.kind == WORD and tok.literal == "time":
@@ -199,6 +202,8 @@ class CommandParser:
                 if lit == "function":
                     return self._function_keyword()
                 raise self._unexpected(tok)
+            if lit == "await" and await_ahead(self, tok):
+                return self._with_redirects(parse_await(self))
             return self._simple_command()
         if tok.kind == "(":
             if self.lx.peek_char() == "(":
@@ -221,6 +226,8 @@ class CommandParser:
     def _simple_command(self) -> ast.Command:
         first = self.peek()
         pos = self._pos(first)
+        previous = first
+        task_timeout: tuple[Token] | None = None  # `task NAME timeout DUR {`: the NAME
         assignments: list[ast.Assignment] = []
         words: list[ast.Word] = []
         redirects: list[ast.Redirect] = []
@@ -253,10 +260,17 @@ class CommandParser:
                 words.append(tok.word)
                 if len(words) == 1 and not assignments and not redirects and self.peek().kind == "(":
                     return self._function_def(tok)
-                if len(words) == 2 and first.literal == "task" and not assignments and not redirects:
+                if first.literal == "task" and len(words) in (2, 4) and not assignments and not redirects:
                     after = self.peek()
                     if after.kind == WORD and after.literal == "{":
-                        return self._task_block(pos, tok)
+                        if len(words) == 2:
+                            return self._task_block(pos, tok, None)
+                        if task_timeout is not None:
+                            check_duration(self, tok)
+                            return self._task_block(pos, task_timeout[0], tok.word)
+                if first.literal == "task" and len(words) == 3 and tok.literal == "timeout":
+                    task_timeout = (previous,)
+                previous = tok
             else:
                 break
         return ast.SimpleCommand(pos, assignments, words, redirects)
@@ -292,8 +306,8 @@ class CommandParser:
             raise self.lx.error(f"`{at_tok.text}': a command or a {{ block }} must follow the hosts", tok.offset)
         return ast.RemoteCommand(pos, assignments, hosts, words, None, [], redirects)
 
-    def _task_block(self, pos: Pos, name_tok: Token) -> ast.TaskBlock:
-        """`task NAME { ...; }` (the `{` is the next token)."""
+    def _task_block(self, pos: Pos, name_tok: Token, timeout: ast.Word | None) -> ast.TaskBlock:
+        """`task NAME [timeout DUR] { ...; }` (the `{` is the next token)."""
         name = name_tok.literal
         if name is None or not _is_task_name(name):
             raise self.lx.error(
@@ -301,7 +315,7 @@ class CommandParser:
                 name_tok.offset,
             )
         group = self._brace_group()
-        return self._with_redirects(ast.TaskBlock(pos, name, group.body, []))  # type: ignore[return-value]
+        return self._with_redirects(ast.TaskBlock(pos, name, timeout, group.body, []))  # type: ignore[return-value]
 
     def _redirect(self, tok: Token) -> ast.Redirect:
         op = tok.text

@@ -1,7 +1,8 @@
 """Whether a program runs as a task, decided from its text before it runs: it does when
-it has a remote stage or a `task NAME { }` block anywhere (in a function, in a `$(...)`).
-What `eval` or `source` would bring in at run time is not seen: wrap such a script in a
-task block to make it one."""
+it has, anywhere (in a function, in a `$(...)`), a remote stage, an `await` (DESIGN §2.4:
+a wait is a step, whose deadline a resumed task keeps; and only a task can be sent a
+signal), or a `task NAME { }` block. What `eval` or `source` would bring in at run time is
+not seen: wrap such a script in a task block to make it one."""
 
 from __future__ import annotations
 
@@ -19,8 +20,12 @@ def task_name(program: ast.Program, default: str) -> str | None:
             return item.name  # type: ignore[attr-defined]
         if kind is ast.RemoteCommand:
             remote = True
+        elif kind is ast.Await:
+            remote = True
         if kind is list:
             stack.extend(reversed(item))  # type: ignore[call-overload]
+        elif kind is dict:
+            stack.extend(reversed(list(item.values())))  # type: ignore[attr-defined]  # an await's options
         elif isinstance(item, ast.Node):
             stack.extend(getattr(item, f) for f in reversed(item._fields) if f != "pos")
     return default if remote else None

@@ -78,8 +78,8 @@ def shown(context: str, text: str) -> str:
 
 def step_text(pos: Pos, kind: str = "") -> str:
     """The source of a step as the journal shows it: from its start to where the command
-    ends (`;`, `&`, a newline, a closing bracket it did not open, `|` unless it is a
-    pipeline), quotes and brackets respected. Cut at 200 characters."""
+    ends (`;`, `&`, a newline, a comment, a closing bracket it did not open, `|` unless it
+    is a pipeline), quotes and brackets respected. Cut at 200 characters."""
     text = pos.source.text
     i = pos.offset
     n = len(text)
@@ -104,6 +104,8 @@ def step_text(pos: Pos, kind: str = "") -> str:
             depth -= 1
         elif depth == 0 and (c in ";&\n" or (c == "|" and (kind != "pipeline" or text.startswith("||", i)))):
             break
+        elif c == "#" and i > pos.offset and text[i - 1] in " \t":
+            break  # a comment after the command
         i += 1
     line = " ".join(text[pos.offset : i].split())
     return line if len(line) <= _TEXT_LIMIT else line[: _TEXT_LIMIT - 1] + "…"

@@ -21,6 +21,7 @@ import time
 
 from fmsh.journal.errors import JournalError, TaskStopped
 from fmsh.runtime import signals
+from fmsh.runtime.deadlines import DeadlineExpired
 from fmsh.runtime.errors import Interrupted, ShellError
 from fmsh.tasks.keys import StepKeys, shown, step_text
 from fmsh.tasks.replay import NEW, REPLAY, Replay
@@ -205,6 +206,8 @@ class TaskRun:
             outcome, message = ("stopped", self.stop_reason) if self.stop_reason else ("interrupted", None)
         elif isinstance(error, TaskStopped):
             outcome, message = "stopped", error.message
+        elif isinstance(error, DeadlineExpired):
+            outcome, message = "timed-out", "a `timeout' around it passed"
         else:
             outcome, message = "error", getattr(error, "message", None) or f"{type(error).__name__}: {error}"
         try:
@@ -230,9 +233,11 @@ class TaskRun:
 
     # --- kinds of steps that need more than run_step ------------------------------------
 
-    def sleep(self, pos: Pos | None, seconds: float) -> int:
-        """`sleep N` in a task: a timer that survives the shell. The end time is journaled
-        when the sleep starts; a resumed sleep waits only for what is left of it."""
+    def sleep(self, pos: Pos | None, seconds: float, kind: str = "sleep") -> int:
+        """`sleep N` in a task (and the wait between a retry's attempts, kind `backoff`): a
+        timer that survives the shell. The end time is journaled when the sleep starts; a
+        resumed sleep waits only for what is left of it. A `timeout` around it still ends it."""
+        deadlines = self.sh.deadlines
 
         def wait() -> StepResult:
             active = self.current
@@ -245,9 +250,24 @@ class TaskRun:
                     raise TaskStopped(self.stop_reason)
                 if signals.SIGINT in signals.state.pending:
                     return StepResult(130)  # a trapped SIGINT ends the sleep, as it ends sleep(1)
-                time.sleep(min(left, 0.25))
+                if deadlines is not None and deadlines.any_expired:
+                    deadlines.check()
+                time.sleep(min(left, 0.1 if deadlines is not None and deadlines.stack else 0.25))
 
-        return self.run_step("sleep", pos, wait, wake_at=time.time() + seconds).exit_status
+        return self.run_step(kind, pos, wait, wake_at=time.time() + seconds).exit_status
+
+    def deadline(self, seconds: float) -> float:
+        """The task's deadline (`task NAME timeout DUR`) as a wall-clock time: set when
+        the task first reaches it, journaled, and the same on every resume."""
+        if self.task.deadline is None:
+            at = time.time() + seconds
+            try:
+                self.journal.set_task_deadline(self.id, self.epoch, at)
+            except (TaskStopped, JournalError) as e:
+                self.stop_reason = e.message
+                raise
+            self.task.deadline = at
+        return self.task.deadline
 
     def background(self, pos: Pos, launch: Callable[[], int]) -> tuple[int, StepResult | None]:
         """`cmd &`: journaled when launched, finished when the shell reaps it (`wait`). A

@@ -13,7 +13,7 @@ from fmsh.tasks.owner import describe_owner, owner_gone
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fmsh.journal.base import Journal, Owner
-    from fmsh.journal.records import AttemptRecord, HostRecord, StepRecord, TaskRecord
+    from fmsh.journal.records import AttemptRecord, HostRecord, HostTryRecord, StepRecord, TaskRecord
 
 
 def shown_status(task: TaskRecord, here: Owner) -> str:
@@ -112,7 +112,8 @@ def _frame_label(frame: str, site: str) -> str:
     """A call or a loop round, as the tree shows it: its source and where it is."""
     if "#" in frame and "@" not in frame:
         where, _, number = frame.rpartition("#")
-        return f"{site or 'loop'} ({where}), round {number}"
+        unit = "attempt" if site.startswith("retry ") else "round"  # a retry's attempts are keyed as rounds
+        return f"{site or 'loop'} ({where}), {unit} {number}"
     name, _, where = frame.partition("@")
     return f"{site or name} ({where})"
 
@@ -125,7 +126,7 @@ def _step_status(step: StepRecord, task_status: str) -> str:
     return "ok" if step.exit_status == 0 else f"exit {step.exit_status}"
 
 
-def _host_status(host: HostRecord) -> str:
+def _host_status(host: HostRecord | HostTryRecord) -> str:
     if host.failure is None:
         return "ok"
     if host.failure == "exit":
@@ -149,6 +150,9 @@ def trace(journal: Journal, task: TaskRecord, here: Owner) -> str:
     hosts: dict[int, list[HostRecord]] = {}
     for host in journal.hosts(task.id):
         hosts.setdefault(host.seq, []).append(host)
+    tries: dict[tuple[int, str], list[str]] = {}
+    for one in journal.host_tries(task.id):
+        tries.setdefault((one.seq, one.host), []).append(_host_status(one))
     attempts: dict[int, list[AttemptRecord]] = {}
     for attempt in journal.attempts(task.id):
         attempts.setdefault(attempt.seq, []).append(attempt)
@@ -164,6 +168,9 @@ def trace(journal: Journal, task: TaskRecord, here: Owner) -> str:
         for host in hosts.get(step.seq, []):
             took = host.ended_at - host.started_at if host.started_at else None
             extra = f", {host.output_bytes} bytes" if host.output_bytes else ""
+            outcomes = tries.get((step.seq, host.host), [])
+            if len(outcomes) > 1:
+                extra += f"  tries {len(outcomes)} ({', '.join(outcomes)})"
             leaf.child(host.host, f"{host.host}  {_host_status(host)}  {duration(took)}{extra}")
     if not steps:
         lines.append("  (no steps yet)")

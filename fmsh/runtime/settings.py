@@ -1,0 +1,97 @@
+"""The default timeouts, and where they come from.
+
+Every remote step and every await that has no `timeout` of its own gets one of these, so
+that nothing waits for ever by default. Each is found, first to last, in:
+
+    the shell variable      FMSH_STEP_TIMEOUT=30s   (also `set -o step-timeout=30s`)
+    the config file         [timeouts] step = "30s" (~/.config/fmsh/config.toml, or $FMSH_CONFIG)
+    the built-in default    step 1h, connect 10s, await 10m
+
+A duration of 0 (or `none`) in a variable or the file means no limit, as `timeout 0` does.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fmsh.runtime.durations import parse_duration
+
+# setting -> (shell variable, key under [timeouts], default seconds)
+TIMEOUTS: dict[str, tuple[str, str, float]] = {
+    "step-timeout": ("FMSH_STEP_TIMEOUT", "step", 3600.0),
+    "connect-timeout": ("FMSH_CONNECT_TIMEOUT", "connect", 10.0),
+    "await-timeout": ("FMSH_AWAIT_TIMEOUT", "await", 600.0),
+}
+
+_loaded: dict[str, object] | None = None
+_problem: str | None = None
+
+
+class SettingError(Exception):
+    """A setting's value is not what it must be; the message says which and where."""
+
+
+def config_path() -> str:
+    explicit = os.environ.get("FMSH_CONFIG")
+    if explicit:
+        return explicit
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "fmsh", "config.toml")
+
+
+def config() -> dict[str, object]:
+    """The config file's contents ({} when there is none). A file that cannot be read
+    is reported once by `problem()` and then treated as empty."""
+    global _loaded, _problem
+    if _loaded is None:
+        path = config_path()
+        _loaded = {}
+        try:
+            with open(path, "rb") as f:
+                import tomllib
+
+                _loaded = tomllib.load(f)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as e:
+            _problem = f"{path}: {getattr(e, 'strerror', None) or e} (the file is ignored)"
+    return _loaded
+
+
+def problem() -> str | None:
+    """What was wrong with the config file, once; None afterwards."""
+    global _problem
+    found, _problem = _problem, None
+    return found
+
+
+def reload() -> None:
+    """Forget the file (tests; a changed FMSH_CONFIG)."""
+    global _loaded
+    _loaded = None
+
+
+def seconds(text: str, where: str) -> float | None:
+    """A setting's duration in seconds; None for no limit (0 or `none`)."""
+    text = text.strip()
+    if text in ("none", "infinity"):
+        return None
+    value = parse_duration(text)
+    if value is None:
+        raise SettingError(f"{where}: `{text}': not a duration (as in 30s, 5m, 1h; 0 for no limit)")
+    return value or None
+
+
+def timeout(name: str, variable: str | None) -> float | None:
+    """The value of the setting `name` (a key of TIMEOUTS), given the shell variable's
+    value if it is set; None for no limit."""
+    var, key, default = TIMEOUTS[name]
+    if variable is not None and variable != "":
+        return seconds(variable, var)
+    section = config().get("timeouts")
+    if isinstance(section, dict) and key in section:
+        value = section[key]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value) or None
+        return seconds(str(value), f"{config_path()}: [timeouts] {key}")
+    return default
