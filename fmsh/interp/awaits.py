@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import time
 
+from fmsh.interp.pause import OUTER_DEADLINE, pause
 from fmsh.runtime import signals
 from fmsh.runtime.durations import format_duration, parse_duration
 from fmsh.runtime.errors import Interrupted, ShellError
@@ -55,8 +56,6 @@ _EVERY = 1.0  # the default pause between tries
 _SIGNAL_EVERY = 0.2  # how often `await signal` looks in the journal
 _TRY = 10.0  # the longest a single connect or request may take
 _BODY_CAP = 1 << 20  # what `match` looks through
-_SLICE = 0.1  # pauses are cut in slices this long, to notice Ctrl-C, a stop or a deadline
-_OUTER = -1  # an enclosing `timeout` passed: unwind to it
 
 
 class _Usage(ShellError):
@@ -180,7 +179,7 @@ class AwaitRunner:
             return wait.status
         if status == TIMED_OUT:
             self._report_timeout(wait)
-        if status == _OUTER:
+        if status == OUTER_DEADLINE:
             return TIMED_OUT  # the enclosing `timeout` reports (or not, as coreutils' does)
         return status
 
@@ -193,7 +192,7 @@ class AwaitRunner:
 
     def _poll(self, wait: _Wait, deadline: float | None) -> int:
         """Try until the try succeeds (0), the deadline passes (124), an enclosing deadline
-        passes (_OUTER), or a trapped Ctrl-C (130). `await signal` looks at least once,
+        passes (OUTER_DEADLINE), or a trapped Ctrl-C (130). `await signal` looks at least once,
         however late: a resumed one still takes a signal that was sent in time."""
         sh = self.sh
         while True:
@@ -203,36 +202,14 @@ class AwaitRunner:
             if wait.probe(left if left is None else max(left, 0.0)):
                 return 0
             if sh.deadlines is not None and sh.deadlines.any_expired:
-                return _OUTER
+                return OUTER_DEADLINE
             left = None if deadline is None else deadline - time.time()
             if left is not None and left <= 0:
                 return TIMED_OUT
-            pause = wait.every if left is None else min(wait.every, left)
-            status = self._pause(pause)
+            seconds = wait.every if left is None else min(wait.every, left)
+            status = pause(self.sh, seconds)
             if status is not None:
                 return status
-
-    def _pause(self, seconds: float) -> int | None:
-        """Sleep between tries; a status when the wait must end."""
-        sh = self.sh
-        end = time.monotonic() + seconds
-        while True:
-            task = sh.task
-            if task is not None and task.stop_reason is not None:
-                from fmsh.journal.errors import TaskStopped
-
-                raise TaskStopped(task.stop_reason)
-            if signals.SIGINT in signals.state.pending:
-                return 130  # a trapped SIGINT ends the wait, as it ends sleep(1)
-            deadlines = sh.deadlines
-            if deadlines is not None and deadlines.any_expired:
-                return _OUTER
-            left = end - time.monotonic()
-            if left <= 0:
-                return None
-            outer = deadlines.remaining() if deadlines is not None else None
-            # (not 0 when an enclosing deadline is due: its timer thread is about to say so)
-            time.sleep(max(0.005, min(left, _SLICE, outer if outer is not None else _SLICE)))
 
     def _budget(self, left: float | None, cap: float | None = _TRY) -> float | None:
         """How long one try may take: what is left, of the await and of the enclosing

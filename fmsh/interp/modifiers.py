@@ -285,10 +285,16 @@ class ModifierRunner:
         """The backoff: in a task a durable timer (a resumed task waits what is left)."""
         sh = self.sh
         task = sh.task
+        status: int | None
         if task is not None and not task.depth:
             status = task.sleep(modifier.pos, seconds, kind="backoff")
         else:
-            status = sleep_interruptibly(sh, seconds)
+            from fmsh.interp.pause import OUTER_DEADLINE, pause
+
+            status = pause(sh, seconds)
+            if status == OUTER_DEADLINE:
+                assert sh.deadlines is not None
+                sh.deadlines.check()
         if status == 130:
             from fmsh.runtime.errors import Interrupted
 
@@ -304,29 +310,6 @@ class ModifierRunner:
         if not text.isdigit() or int(text) < 1:
             raise BadModifier(f"{what} `{text}': not a whole number, 1 or more")
         return int(text)
-
-
-def sleep_interruptibly(sh: Shell, seconds: float) -> int:
-    """Wait in the shell itself: 0, or 130 when SIGINT came; a deadline that passes
-    unwinds (DeadlineExpired)."""
-    from fmsh.runtime import signals
-
-    end = time.monotonic() + seconds
-    signals.state.waiting += 1
-    try:
-        while True:
-            deadlines = sh.deadlines
-            if deadlines is not None and deadlines.any_expired:
-                deadlines.check()
-            if signals.state.sigint_seen or signals.SIGINT in signals.state.pending:
-                signals.state.sigint_seen = False
-                return 130
-            left = end - time.monotonic()
-            if left <= 0:
-                return 0
-            time.sleep(min(left, 0.05))
-    finally:
-        signals.state.waiting -= 1
 
 
 def _duration_or_error(text: str, what: str) -> float:

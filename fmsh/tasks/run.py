@@ -237,7 +237,7 @@ class TaskRun:
         """`sleep N` in a task (and the wait between a retry's attempts, kind `backoff`): a
         timer that survives the shell. The end time is journaled when the sleep starts; a
         resumed sleep waits only for what is left of it. A `timeout` around it still ends it."""
-        deadlines = self.sh.deadlines
+        from fmsh.interp.pause import OUTER_DEADLINE, pause
 
         def wait() -> StepResult:
             active = self.current
@@ -246,13 +246,12 @@ class TaskRun:
                 left = active.wake_at - time.time()
                 if left <= 0:
                     return StepResult(0)
-                if self.stop_reason is not None:
-                    raise TaskStopped(self.stop_reason)
-                if signals.SIGINT in signals.state.pending:
+                status = pause(self.sh, left)
+                if status == 130:
                     return StepResult(130)  # a trapped SIGINT ends the sleep, as it ends sleep(1)
-                if deadlines is not None and deadlines.any_expired:
-                    deadlines.check()
-                time.sleep(min(left, 0.1 if deadlines is not None and deadlines.stack else 0.25))
+                if status == OUTER_DEADLINE:
+                    assert self.sh.deadlines is not None
+                    self.sh.deadlines.check()
 
         return self.run_step(kind, pos, wait, wake_at=time.time() + seconds).exit_status
 
