@@ -221,19 +221,14 @@ class Analyzer:
         return handler(self, node, ctx)
 
     def list_cost(self, body: ast.CommandList | None, ctx: Context) -> Cost:
-        total = NOTHING
-        if body is not None:
-            for command in body.commands:
-                total = total.then(self.cost(command, ctx))
-        return total
+        if body is None:
+            return NOTHING
+        return Cost.sequence(self.cost(command, ctx) for command in body.commands)
 
     def expansions(self, ctx: Context, *nodes: object) -> Cost:
         """The command substitutions in words, redirections, assignments: they run (one
         after the other) before the command they are part of."""
-        total = NOTHING
-        for sub in _command_subs(nodes):
-            total = total.then(self.cost(sub.body, ctx.plain()))
-        return total
+        return Cost.sequence(self.cost(sub.body, ctx.plain()) for sub in _command_subs(nodes))
 
     # --- lists and compound commands ----------------------------------------------------
 

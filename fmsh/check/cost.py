@@ -17,6 +17,8 @@ import math
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from fmsh.syntax.source import Pos
 
 # The unknown-round variables a term is multiplied by (sorted indexes into the report's
@@ -152,13 +154,24 @@ class Cost:
 
     def then(self, other: Cost) -> Cost:
         """One after the other: durations and steps add."""
-        steps = dict(self.steps)
-        for key, step in other.steps.items():
-            mine = steps.get(key)
-            steps[key] = (
-                step if mine is None else Step(step.pos, step.text, mine.poly + step.poly, mine.times + step.times)
-            )
-        return Cost(self.poly + other.poly, self.assumed or other.assumed, steps)
+        return Cost.sequence((self, other))
+
+    @staticmethod
+    def sequence(costs: Iterable[Cost]) -> Cost:
+        """Costs one after the other (a list of commands), merged in one pass: folding
+        `then` over a long script would copy its growing table of steps at each command."""
+        poly = ZERO
+        assumed = False
+        steps: dict[StepKey, Step] = {}
+        for cost in costs:
+            poly = poly + cost.poly
+            assumed = assumed or cost.assumed
+            for key, step in cost.steps.items():
+                mine = steps.get(key)
+                steps[key] = (
+                    step if mine is None else Step(step.pos, step.text, mine.poly + step.poly, mine.times + step.times)
+                )
+        return Cost(poly, assumed, steps)
 
     def join(self, other: Cost) -> Cost:
         """Either one or the other (branches) or both at once (pipeline stages): the

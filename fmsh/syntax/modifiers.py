@@ -35,8 +35,12 @@ _CLOSING_WORDS = frozenset(["then", "else", "elif", "fi", "do", "done", "esac", 
 
 
 def _text_after(p: CommandParser, tok: Token) -> str:
-    source = tok.source or p.lx.source
-    return source.text[tok.offset + len(tok.text) :].lstrip(" \t")
+    """The start of what follows `tok` on its line (a few characters: enough to decide)."""
+    text = (tok.source or p.lx.source).text
+    start = tok.offset + len(tok.text)
+    while start < len(text) and text[start] in " \t":
+        start += 1
+    return text[start : start + 2]
 
 
 def modifier_ahead(p: CommandParser, tok: Token) -> bool:
