@@ -459,35 +459,10 @@ class _RemoteTest:
         self.targets: list[HostTarget] | None = None  # resolved once, at the first try
 
     def probe(self, left: float | None) -> bool:
-        from fmsh.expand.quote import posix_quote
-        from fmsh.remote.run import RemoteRun, wrap
-
         sh = self.runner.sh
-        remote = sh.remote
         if self.targets is None:
-            self.targets = remote.targets(self.pattern)
-        budget = self.runner._budget(left, None)
-        settings = remote.settings()
-        if budget is not None:
-            settings.connect_timeout = min(settings.connect_timeout, budget)
-            settings.step_timeout = budget
-        settings.connect_attempts = 1  # each try of the await is a new attempt
-        names = [t.name for t in self.targets]
-        run = RemoteRun(
-            remote.pool(),
-            settings,
-            self.targets,
-            wrap("test -e " + posix_quote(self.path), replace=True),
-            None,
-            _quiet_sink(names),
-            width=32,
-            interrupted=lambda: signals.state.sigint_seen or signals.SIGINT in signals.state.pending,
-        )
-        signals.state.waiting += 1  # Ctrl-C is noted and stops the test on the hosts
-        try:
-            results = run.run()
-        finally:
-            signals.state.waiting -= 1
+            self.targets = sh.remote.targets(self.pattern)
+        results = sh.remote.probe(self.targets, ["test", "-e", self.path], self.runner._budget(left, None))
         if any(r.kind == "interrupted" for r in results):
             signals.state.sigint_seen = False
             if not sh.traps.handles("INT"):
@@ -500,26 +475,6 @@ class _RemoteTest:
             f"{r.name}: {'no such file' if r.kind == 'exit' else f'{r.kind}: {r.message}'}" for r in failed[:3]
         ) + (f"; and {len(failed) - 3} more" if len(failed) > 3 else "")
         return False
-
-
-def _quiet_sink(names: list[str]):  # type: ignore[no-untyped-def]
-    """A sink that shows nothing (made here: fmsh/remote is imported only when used)."""
-    from fmsh.remote.output import Sink
-
-    class Quiet(Sink):
-        def data(self, host: int, stream: int, chunk: bytes) -> None:
-            pass
-
-        def host_done(self, host: int, result: object) -> None:  # type: ignore[override]
-            pass
-
-        def finish(self, results: list) -> None:  # type: ignore[type-arg]
-            pass
-
-        def tick(self) -> None:
-            pass
-
-    return Quiet(names, 1, 2)
 
 
 def _opener(follow: bool):  # type: ignore[no-untyped-def]

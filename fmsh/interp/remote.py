@@ -228,6 +228,32 @@ class RemoteRunner:
 
         return record
 
+    def probe(self, targets: list[HostTarget], argv: list[str], seconds: float | None) -> list[HostResult]:
+        """Run `argv` on the hosts quietly, for its status (each try of an `await ... on
+        @hosts`): one connect attempt, at most `seconds`; Ctrl-C stops it on the hosts."""
+        from fmsh.remote.output import Quiet
+        from fmsh.remote.run import RemoteRun, wrap
+
+        settings = self.settings()
+        if seconds is not None:
+            settings.connect_timeout = min(settings.connect_timeout, seconds)
+            settings.step_timeout = seconds
+        settings.connect_attempts = 1  # the await tries again itself
+        run = RemoteRun(
+            self.pool(),
+            settings,
+            targets,
+            wrap(" ".join(posix_quote(a) for a in argv), replace=True),
+            None,
+            Quiet([t.name for t in targets], 1, 2),
+            interrupted=_sigint_arrived,
+        )
+        signals.state.waiting += 1  # Ctrl-C is noted and stops the command on the hosts
+        try:
+            return run.run()
+        finally:
+            signals.state.waiting -= 1
+
     def _skip_finished(self, targets: list[HostTarget], done: dict[str, HostRecord]) -> list[HostTarget]:
         """A fan-out step that runs again (its task was resumed) runs only on the hosts that
         did not finish it before."""

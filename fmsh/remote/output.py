@@ -96,6 +96,22 @@ class Sink:
         return self.stdout_fd if stream == 1 else self.stderr_fd
 
 
+class Quiet(Sink):
+    """Nothing shown: a command run to learn its status (`await file ... on @hosts`)."""
+
+    def data(self, host: int, stream: int, chunk: bytes) -> None:
+        pass
+
+    def host_done(self, host: int, result: HostResult) -> None:
+        pass
+
+    def finish(self, results: list[HostResult]) -> None:
+        pass
+
+    def tick(self) -> None:
+        pass
+
+
 class PassThrough(Sink):
     """One host: the bytes as they arrive (binary data, partial lines, all of it)."""
 
