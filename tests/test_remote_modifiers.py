@@ -112,7 +112,7 @@ def test_a_stopped_host_times_out_while_the_others_finish(private_lab, tmp_path:
     elapsed = time.monotonic() - start
     assert out.splitlines() == ["ok", "ok", "status=124 timeout"], err
     assert "host02: timeout: ran past its 3s" in err
-    assert elapsed < 10  # 3s, then TERM and KILL that cannot arrive, then the channel is given up
+    assert elapsed < 15  # 3s, then TERM and KILL that cannot arrive (2s apart), then the channel is given up: ~7s
 
 
 def test_need_a_quorum_of_hosts(ssh_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
