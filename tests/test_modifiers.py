@@ -184,6 +184,9 @@ def test_modifier_words_remain_usable_as_names(fmsh) -> None:  # type: ignore[no
     assert r.out == "called now\nneed more\n3\n"
     r = fmsh("echo timeout retry need max await")
     assert r.out == "timeout retry need max await\n"
+    # `retry ID --from STEP` is the task builtin: an option (or nothing) follows its number
+    r = fmsh("retry 999999 --from 1; echo st=$?")
+    assert r.out == "st=1\n" and r.err.startswith("fmsh: retry: ") and "must follow" not in r.err
 
 
 # --- bad input ---------------------------------------------------------------------------

@@ -53,7 +53,25 @@ def modifier_ahead(p: CommandParser, tok: Token) -> bool:
         return False
     if tok.literal == "timeout":
         return True
+    if tok.literal == "retry" and _task_retry(p, tok):
+        return False
     return first in "$-+.'\"" or first.isdigit()
+
+
+def _task_retry(p: CommandParser, tok: Token) -> bool:
+    """`retry 41 --from 7` (or `retry 41` alone) is the task builtin, not the modifier:
+    after the modifier's count comes a command (or backoff, jitter, on), never an option
+    or the end of the command."""
+    text = (tok.source or p.lx.source).text
+    start = tok.offset + len(tok.text)
+    end = text.find("\n", start)
+    line = text[start : end if end != -1 and end - start < 400 else start + 400]
+    count = line.lstrip(" \t")
+    digits = len(count) - len(count.lstrip("0123456789"))
+    if not digits:
+        return False
+    rest = count[digits:].lstrip(" \t")
+    return not rest or rest[0] in ";&|)#-"
 
 
 def await_ahead(p: CommandParser, tok: Token) -> bool:
