@@ -201,7 +201,7 @@ BAD = [
     ("max 3 echo hi", 1, "`max N' bounds a loop"),
     ("timeout -s NOPE 5 true", 12, "`NOPE': not a signal"),
     ("timeout 5", 1, "a command must follow `timeout'"),
-    ("retry 3", 1, "a command must follow"),
+    ("retry 3 backoff 1s", 1, "a command must follow"),
     ("await foo bar", 7, "await `foo': not a kind of wait"),
     ("await port db:5432 every soon", 26, "`soon': not a duration"),
     ("await http http://x status 999", 28, "not an HTTP status"),
