@@ -197,6 +197,9 @@ def run(args: ShellArgs) -> int:
     _apply_options(shell, args)
     if interactive:
         from fmsh.repl import run_repl
+        from fmsh.runtime.jobcontrol import start as start_job_control
+
+        start_job_control(shell)
 
         return _exit(shell, run_repl(shell, norc=args.norc))
     data = _read_all(0)

@@ -99,6 +99,10 @@ class Exit(Builtin):
             # exit leaves even with a bad number, as bash does.
             self.warn(e.message)
             raise ExitShell(e.status) from None
+        jc = self.sh.jobctl
+        if jc is not None and self.sh.job_control and jc.stopped_jobs_block_exit(self.sh):
+            self.sh.report("There are stopped jobs.")  # as bash: the next `exit` leaves
+            return 1
         raise ExitShell(status)
 
 

@@ -23,7 +23,8 @@ class Wait(Builtin):
             return self._wait_any()
         if not args:
             for job in list(jobs.jobs):
-                jobs.wait_job(job)
+                if not job.is_stopped:  # a stopped job would never end: bash does not wait
+                    jobs.wait_job(job)
             jobs.remove_done()
             return 0
         status = 0
@@ -56,16 +57,23 @@ class Wait(Builtin):
         running = [j for j in jobs.jobs if not j.done]
         if not running:
             return 127
+        if all(j.is_stopped for j in running):
+            return 127
+        from fmsh.runtime.process import status_of
+
         while True:
             try:
-                pid, raw = os.waitpid(-1, 0)
+                pid, raw = os.waitpid(-1, os.WUNTRACED if self.sh.job_control else 0)
             except ChildProcessError:
                 return 127
             job = jobs.job_of_pid(pid)
             if job is None:
                 continue
-            from fmsh.runtime.process import status_of
-
+            if os.WIFSTOPPED(raw):
+                job.stopped[pid] = os.WSTOPSIG(raw)
+                if job.is_stopped:
+                    return 128 + os.WSTOPSIG(raw)
+                continue
             jobs.reaped(job, pid, status_of(raw))
             if job.done:
                 return job.status
@@ -79,7 +87,6 @@ class Jobs(Builtin):
         jobs = self.sh.jobs
         jobs.poll()
         listed = jobs.listing()
-        count = len(listed)
         wanted = []
         for spec in specs:
             job = jobs.find(spec)
@@ -87,16 +94,16 @@ class Jobs(Builtin):
                 self.warn(f"{spec}: no such job")
                 return 1
             wanted.append(job)
-        for k, job in enumerate(listed):
+        for job in listed:
             if wanted and job not in wanted:
                 continue
             if flags.get("p"):
                 self.write(f"{job.pids[-1]}\n")
                 continue
-            mark = "+" if k == count - 1 else ("-" if k == count - 2 else " ")
-            state = "Running" if not job.done else ("Done" if job.status == 0 else f"Exit {job.status}")
-            pid = f"{job.pids[-1]} " if flags.get("l") else ""
-            self.write(f"[{job.number}]{mark}  {pid}{state:<24}{job.command}\n")
+            if flags.get("r") and (job.done or job.is_stopped) or flags.get("s") and not job.is_stopped:
+                continue
+            self.write(jobs.describe(job, pid=bool(flags.get("l"))) + "\n")
+            job.reported = True
         jobs.remove_done()
         return 0
 
@@ -133,6 +140,20 @@ class Kill(Builtin):
             pids = self._pids(target)
             if pids is None:
                 status = 1
+                continue
+            job = self.sh.jobs.find(target) if target.startswith("%") else None
+            if job is not None and job.pgid is not None:
+                # A job under job control is a process group; a stopped one is woken up to
+                # get HUP or TERM, as bash does.
+                try:
+                    os.killpg(job.pgid, number)
+                    if job.is_stopped and number in (1, 15):  # HUP, TERM: as bash does
+                        os.killpg(job.pgid, signals.SIGCONT)
+                    if number in (1, 15, signals.SIGCONT):
+                        job.stopped.clear()
+                except OSError as e:
+                    self.warn(f"({job.pgid}) - {e.strerror}")
+                    status = 1
                 continue
             for pid in pids:
                 try:
@@ -172,6 +193,74 @@ class Kill(Builtin):
         lines = ["\t".join(entries[k : k + 5]) for k in range(0, len(entries), 5)]
         self.write("\n".join(lines) + "\n")
         return 0
+
+
+class Fg(Builtin):
+    """`fg [%JOB]`: a job back in the foreground, given the terminal, woken up if it was
+    stopped; waited for as any foreground job (Ctrl-Z stops it again)."""
+
+    name = "fg"
+
+    def run(self, argv: list[str]) -> int:
+        job = _job_control_target(self, argv)
+        if job is None:
+            return 1
+        sh = self.sh
+        jobs = sh.jobs
+        jc = sh.jobctl
+        assert jc is not None and job.pgid is not None
+        self.write(job.command.removesuffix(" &").rstrip() + "\n")
+        if job.command.endswith(" &"):
+            job.command = job.command[:-2].rstrip()
+        jobs.touch(job)
+        jc.give_terminal(job.pgid)
+        jc.continue_job(job)
+        pids = [pid for pid in job.pids]
+        statuses = sh.wait_foreground(pids, job.pgid, job.command, job)
+        return statuses[-1]
+
+
+class Bg(Builtin):
+    """`bg [%JOB...]`: stopped jobs go on, in the background."""
+
+    name = "bg"
+
+    def run(self, argv: list[str]) -> int:
+        targets = argv[1:] or [""]
+        status = 0
+        for spec in targets:
+            job = _job_control_target(self, [argv[0], spec] if spec else [argv[0]])
+            if job is None:
+                status = 1
+                continue
+            if not job.is_stopped:
+                self.warn(f"job {job.number} already in background")
+                continue
+            if not job.command.endswith(" &"):
+                job.command += " &"
+            self.sh.jobctl.continue_job(job)  # type: ignore[union-attr]
+            self.sh.jobs.touch(job)
+            self.write(f"[{job.number}]{self.sh.jobs.mark(job)} {job.command}\n")
+        return status
+
+
+def _job_control_target(builtin: Builtin, argv: list[str]):  # type: ignore[no-untyped-def]
+    """The job `fg`/`bg` act on (the current one by default), or None (said why)."""
+    sh = builtin.sh
+    if not sh.job_control:
+        builtin.warn("no job control")
+        return None
+    jobs = sh.jobs
+    jobs.poll()
+    spec = argv[1] if len(argv) > 1 else "%+"
+    job = jobs.find(spec if spec.startswith("%") else "%" + spec)
+    if job is None or job.done:
+        builtin.warn(f"{spec if len(argv) > 1 else 'current'}: no such job")
+        return None
+    if job.pgid is None:
+        builtin.warn(f"job {job.number} started without job control")
+        return None
+    return job
 
 
 class Trap(Builtin):

@@ -104,8 +104,11 @@ class PipelineRunner:
         lastpipe = sh.options.shopt["lastpipe"] and not sh.options.interactive and sh.task is None
         started: list[tuple[int, int | RemoteHandle]] = []  # (stage, pid or remote handle)
         previous_read = -1
-        # Under a deadline the stages share a process group of their own (the first one's).
-        group: int | None = 0 if sh.grouping else None
+        # Under a deadline the stages share a process group of their own (the first one's);
+        # so they do under job control, a job given the terminal (not with a remote stage:
+        # the shell keeps the terminal, for Ctrl-C to reach it).
+        job = sh.job_control and not any(type(c) is ast.RemoteCommand for c in commands)
+        group: int | None = 0 if sh.grouping or job else None
         try:
             for k, command in enumerate(commands):
                 if k == last and lastpipe:
@@ -139,7 +142,7 @@ class PipelineRunner:
                             os.dup2(1, 2)
                     return self.run_in_child(command)
 
-                pid = sh.fork(child, group=group)
+                pid = sh.fork(child, group=group, job=job)
                 if group == 0:
                     group = pid
                 started.append((k, pid))
@@ -152,7 +155,8 @@ class PipelineRunner:
             if lastpipe:
                 stdin_fd, previous_read = previous_read, -1
                 last_status = self._run_last_here(commands[last], stdin_fd)
-            return self._wait_stages(started, last_status, group or None)
+            label = _pipeline_text(node) if job else None
+            return self._wait_stages(started, last_status, group or None, label)
         except BaseException:
             if previous_read != -1:
                 os.close(previous_read)
@@ -173,7 +177,11 @@ class PipelineRunner:
                 pass
 
     def _wait_stages(
-        self, started: list[tuple[int, int | RemoteHandle]], last_status: int | None, group: int | None
+        self,
+        started: list[tuple[int, int | RemoteHandle]],
+        last_status: int | None,
+        group: int | None,
+        label: str | None = None,
     ) -> list[int]:
         """The statuses in stage order. A remote stage stopped by SIGINT ends the pipeline
         as a local one killed by it does."""
@@ -187,7 +195,7 @@ class PipelineRunner:
                     statuses[k] = 130
                     interrupted = True
         local = [(k, pid) for k, pid in started if isinstance(pid, int)]
-        for (k, _), status in zip(local, self.sh.wait_foreground([pid for _, pid in local], group), strict=True):
+        for (k, _), status in zip(local, self.sh.wait_foreground([pid for _, pid in local], group, label), strict=True):
             statuses[k] = status
         if interrupted:
             signals.state.sigint_seen = False
@@ -217,9 +225,10 @@ class PipelineRunner:
             return self.ev.with_redirects(node.redirects, body)
 
         def run() -> int:
-            if sh.grouping:
-                pid = sh.fork(child, group=0)
-                return sh.wait_foreground([pid], pid)[-1]
+            job = sh.job_control
+            if sh.grouping or job:
+                pid = sh.fork(child, group=0, job=job)
+                return sh.wait_foreground([pid], pid, _command_text(node) if job else None)[-1]
             return sh.wait_foreground([sh.fork(child)])[-1]
 
         task = sh.task
@@ -248,8 +257,9 @@ class PipelineRunner:
         text = _command_text(command) + " &"
 
         def launch() -> int:
-            pid = sh.fork(child, background=True)
-            sh.jobs.add([pid], text)
+            job = sh.job_control  # a process group of its own, for `fg` to give the terminal
+            pid = sh.fork(child, background=True, group=0 if job else None, job=job)
+            sh.jobs.add([pid], text, pgid=pid if job else None)
             return pid
 
         task = sh.task
@@ -270,3 +280,17 @@ def _command_text(command: ast.Command) -> str:
     end = text.find("\n", pos.offset)
     line = text[pos.offset : end if end != -1 else len(text)]
     return line.split("&")[0].strip() or line.strip()
+
+
+def _pipeline_text(node: ast.Pipeline) -> str:
+    """A pipeline's source text as `jobs` shows it: its line from its start, cut at the
+    first `;`, `&&`, `||` or ` &` (a rough cut: enough for a label)."""
+    pos = node.pos
+    text = pos.source.text
+    end = text.find("\n", pos.offset)
+    line = text[pos.offset : end if end != -1 else len(text)]
+    for separator in (";", "&&", "||"):
+        cut = line.find(separator)
+        if cut > 0:
+            line = line[:cut]
+    return line.split(" &")[0].strip() or line.strip()

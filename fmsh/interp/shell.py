@@ -34,7 +34,8 @@ if TYPE_CHECKING:
     from fmsh.interp.remote import RemoteRunner
     from fmsh.runtime.deadlines import Deadlines
     from fmsh.runtime.fds import Descriptors
-    from fmsh.runtime.jobs import JobTable
+    from fmsh.runtime.jobcontrol import JobControl
+    from fmsh.runtime.jobs import Job, JobTable
     from fmsh.tasks.run import TaskRun
 
 
@@ -111,6 +112,7 @@ class Shell:
         self.remote_fds: set[int] = set()  # pipe ends held by remote stages running here
         self.task: TaskRun | None = None  # the durable task this shell runs, if it is one
         self.deadlines: Deadlines | None = None  # `timeout` deadlines in force (made on first use)
+        self.jobctl: JobControl | None = None  # job control, in an interactive shell on a terminal
         self.hash = CommandHash()
         self.traps = Traps(self)
         self.words = WordEvaluator(self)
@@ -281,9 +283,18 @@ class Shell:
         force, and signals whole groups when it passes)."""
         return self.deadlines is not None and self.deadlines.grouping
 
-    def fork(self, action: Callable[[], int], background: bool = False, group: int | None = None) -> int:
+    @property
+    def job_control(self) -> bool:
+        """Whether the jobs started now are under job control: each in a process group of
+        its own, a foreground one given the terminal (an interactive shell, `set -m`)."""
+        return self.jobctl is not None and not self.in_child and bool(self.options.values.get("monitor"))
+
+    def fork(
+        self, action: Callable[[], int], background: bool = False, group: int | None = None, job: bool = False
+    ) -> int:
         """Run `action` in a forked copy of the shell; returns the child's pid. `group`:
-        0 puts the child in a new process group, N in group N."""
+        0 puts the child in a new process group, N in group N. `job`: a job under job
+        control (with a `group`), which a foreground one takes the terminal for."""
         pid = os.fork()
         if pid:
             if group is not None:
@@ -299,8 +310,11 @@ class Shell:
                     os.setpgid(0, group)
                 except OSError:
                     pass
+                if job and not background and self.jobctl is not None:
+                    self.jobctl.give_terminal(group or os.getpid())  # the parent does it too
             self.in_child = True
-            signals.child_defaults(background)
+            self.jobctl = None
+            signals.child_defaults(background, job)
             for fd in list(self.remote_fds):  # a child must not hold a remote stage's pipe open
                 try:
                     os.close(fd)
@@ -361,24 +375,39 @@ class Shell:
         self.report(f"internal error: {type(error).__name__}: {error}{where} (please report it)")
         return 70
 
-    def wait_foreground(self, pids: list[int], group: int | None = None) -> list[int]:
+    def wait_foreground(
+        self, pids: list[int], group: int | None = None, label: str | None = None, job: Job | None = None
+    ) -> list[int]:
         """Wait for the processes of a foreground job, in order; their statuses. `group`:
-        their process group, which the deadlines in force signal when they pass."""
+        their process group, which the deadlines in force signal when they pass. `label`
+        (under job control): the job's command, it holds the terminal while it runs and
+        may stop (Ctrl-Z), into the job table; `job`: it is there already (`fg`)."""
         state = signals.state
         deadlines = self.deadlines if self.deadlines is not None and self.deadlines.stack else None
         # What a passing deadline signals: the group, or (timeout --foreground) the processes.
-        targets = ([group] if group is not None else pids) if deadlines is not None else []
+        targets: list[int] = []
+        if deadlines is not None:
+            targets = [group] if group is not None and deadlines.grouping else pids
         for target in targets:
             deadlines.track(target)  # type: ignore[union-attr]
         state.waiting += 1
         state.foreground = pids
+        interrupted = False
         try:
-            statuses = [process.wait_for(pid) for pid in pids]
+            if label is not None and group is not None and self.jobctl is not None:
+                statuses, interrupted = self.jobctl.run_foreground(self, pids, group, label, job)
+            else:
+                statuses = [process.wait_for(pid) for pid in pids]
         finally:
             state.waiting -= 1
             state.foreground = []
             for target in targets:
                 deadlines.untrack(target)  # type: ignore[union-attr]
+        if interrupted and not self.traps.handles("INT"):
+            # The job had the terminal and died of Ctrl-C, which the shell did not see:
+            # it stops as if it had (bash breaks out of a loop so).
+            signals.state.sigint_seen = False
+            raise Interrupted()
         if signals.state.sigint_seen:
             signals.state.sigint_seen = False
             if 130 in statuses and not self.traps.handles("INT"):
@@ -480,9 +509,11 @@ class Shell:
         return data.decode("utf-8", "surrogateescape").rstrip("\n")
 
     def close(self) -> None:
-        """At exit: say goodbye to the SSH servers."""
+        """At exit: say goodbye to the SSH servers; the terminal goes back to whoever had it."""
         if "remote" in self.__dict__:
             self.remote.close()
+        if self.jobctl is not None:
+            self.jobctl.end()
 
     # --- running text -------------------------------------------------------------------
 
@@ -603,6 +634,23 @@ class Shell:
             if self.task is not None:
                 task, self.task = self.task, None
                 task.end(self.last_status)
+            if self.job_control:
+                self.jobctl.lines += 1  # type: ignore[union-attr]
+                self.notify_jobs()
+
+    def notify_jobs(self) -> None:
+        """Under job control, after a command line: background jobs that ended or stopped
+        since the last report, one line each (`[1]+  Done    sleep 1`), as bash shows them."""
+        if "jobs" not in self.__dict__ or not self.jobs.jobs:
+            return
+        jobs = self.jobs
+        jobs.poll()
+        for job in list(jobs.jobs):
+            if job.reported or not (job.done or job.is_stopped):
+                continue
+            write_fd(2, jobs.describe(job) + "\n")
+            job.reported = True
+        jobs.remove_done()
 
     def eval_text(self, text: str, name: str = "eval") -> int:
         """`eval`: parse errors give status 2 and do not end the shell."""

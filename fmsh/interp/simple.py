@@ -294,9 +294,10 @@ class SimpleCommandRunner:
             if path is None:
                 sh.report(f"{name}: command not found")
                 return 127
-            grouped = sh.grouping
+            job = sh.job_control
+            grouped = sh.grouping or job
             try:
-                pid = process.spawn(path, argv, env, process.reset_signals_for_exec(), own_group=grouped)
+                pid = process.spawn(path, argv, env, process.reset_signals_for_exec(job), own_group=grouped)
             except OSError as e:
                 return self._spawn_failed(path, argv, env, e)
             except ValueError:
@@ -304,7 +305,8 @@ class SimpleCommandRunner:
                 return 126
         finally:
             sh.fds.restore(frame)
-        return sh.wait_foreground([pid], pid if grouped else None)[-1]
+        label = _job_label(argv) if job else None
+        return sh.wait_foreground([pid], pid if grouped else None, label)[-1]
 
     def resolve(self, name: str, path: str | None = None) -> str | None:
         """Where `name` is run from. `path`: a PATH given with the command (PATH=... cmd),
@@ -317,7 +319,7 @@ class SimpleCommandRunner:
 
     def exec_program(self, path: str, argv: list[str], env: dict[str, str]) -> int:
         """Replace this process with the program (a forked child's last command, `exec`)."""
-        for number in process.reset_signals_for_exec():
+        for number in process.reset_signals_for_exec(self.sh.job_control):
             signals.set_handler(number, signals.SIG_DFL)
         try:
             os.execve(path, argv, env)
@@ -416,3 +418,10 @@ def _keyed_element(word: ast.Word) -> tuple[ast.Word, ast.Word] | None:
         value_parts = ([ast.Literal(part.pos, rest)] if rest else []) + parts[k + 1 :]
         return ast.Word(first.pos, key_parts), ast.Word(word.pos, value_parts)
     return None
+
+
+def _job_label(argv: list[str]) -> str:
+    """A command as `jobs` shows it."""
+    from fmsh.expand.quote import shell_quote
+
+    return " ".join(shell_quote(a) for a in argv)

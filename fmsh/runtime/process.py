@@ -53,9 +53,11 @@ class CommandHash:
         self.hits.clear()
 
 
-def reset_signals_for_exec() -> tuple[int, ...]:
-    """Signals to put back to their defaults in a spawned program."""
-    return tuple(s for s in _RESET_SIGNALS if signals.get_handler(s) == signals.SIG_IGN)
+def reset_signals_for_exec(job: bool = False) -> tuple[int, ...]:
+    """Signals to put back to their defaults in a spawned program. `job`: it is a job of
+    a shell with job control, which gets the stop signals back too."""
+    reset = tuple(s for s in _RESET_SIGNALS if signals.get_handler(s) == signals.SIG_IGN)
+    return reset + signals.STOP_SIGNALS if job else reset
 
 
 def spawn(path: str, argv: list[str], env: dict[str, str], sigdef: tuple[int, ...], own_group: bool = False) -> int:

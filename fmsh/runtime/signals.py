@@ -19,6 +19,12 @@ SIG_IGN = signal.SIG_IGN
 SIGINT: int = signal.SIGINT
 SIGPIPE: int = signal.SIGPIPE
 SIGXFSZ: int = signal.SIGXFSZ
+SIGTSTP: int = signal.SIGTSTP
+SIGTTIN: int = signal.SIGTTIN
+SIGTTOU: int = signal.SIGTTOU
+SIGCONT: int = signal.SIGCONT
+# Ignored by a shell with job control; its jobs get them back at their defaults.
+STOP_SIGNALS = (SIGTSTP, SIGTTIN, SIGTTOU)
 
 
 def set_handler(number: int, handler: object) -> None:
@@ -71,12 +77,18 @@ def install_default_handlers() -> None:
         signal.signal(signal.SIGINT, _on_sigint)
 
 
-def child_defaults(background: bool) -> None:
+def child_defaults(background: bool, job: bool = False) -> None:
     """In a forked child that is about to run commands: defaults, as bash resets them.
 
     A background job in a shell without job control ignores SIGINT and SIGQUIT (POSIX).
+    `job`: the child is a job of a shell with job control (a process group of its own):
+    the stop signals the shell ignores are its again. Other children of such a shell
+    (command substitutions) keep them ignored: they share the shell's group.
     """
-    if background:
+    if job:
+        for number in STOP_SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+    if background and not job:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGQUIT, signal.SIG_IGN)
     elif signal.getsignal(signal.SIGINT) != signal.SIG_IGN:

@@ -1,25 +1,20 @@
-"""The interactive loop. For now a plain line reader (the full prompt is a later piece):
-a prompt on standard error, lines read until the input parses, then run."""
+"""The plain line reader, for an interactive shell whose input or output is not a terminal
+(`fmsh -i` reading a pipe): the prompt on standard error, lines read until the input
+parses, then run."""
 
 from __future__ import annotations
 
 import os
 
 from fmsh.interp.shell import Shell, write_fd
-from fmsh.runtime.errors import ExitShell, Interrupted, ShellError
+from fmsh.repl.runner import contained, source_rc
+from fmsh.runtime.errors import Interrupted
 from fmsh.syntax.errors import IncompleteInput, ParseError
 
 
-def rc_path(shell: Shell) -> str:
-    config = shell.vars.get("XDG_CONFIG_HOME") or os.path.join(shell.vars.get("HOME") or "~", ".config")
-    return os.path.join(config, "fmsh", "rc")
-
-
-def run_repl(shell: Shell, norc: bool = False) -> int:
-    if not norc:
-        path = rc_path(shell)
-        if os.path.isfile(path):
-            _run(shell, lambda: shell.source_file(path, None))
+def run_plain(shell: Shell, norc: bool = False) -> int:
+    if not norc and not source_rc(shell):
+        return shell.finish(shell.last_status)
     pending = ""
     while True:
         try:
@@ -42,26 +37,9 @@ def run_repl(shell: Shell, norc: bool = False) -> int:
             pending = ""
             continue
         text, pending = pending, ""
-        status = _run(shell, lambda program=program, text=text: shell.run_line(program, text))  # type: ignore[misc]
-        if status is None:
+        if contained(shell, lambda program=program, text=text: shell.run_line(program, text)) is None:  # type: ignore[misc]
             break
     return shell.finish(shell.last_status)
-
-
-def _run(shell: Shell, action) -> int | None:  # type: ignore[no-untyped-def]
-    """Run one line; None when it asked the shell to exit."""
-    try:
-        return action()
-    except ExitShell as e:
-        shell.last_status = e.status
-        return None
-    except Interrupted:
-        write_fd(2, "\n")
-        shell.last_status = 130
-    except ShellError as e:
-        shell.report(e.message)
-        shell.last_status = e.status
-    return shell.last_status
 
 
 def _read_line(fd: int) -> str | None:
