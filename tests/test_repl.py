@@ -415,3 +415,32 @@ def test_history_builtin_without_a_prompt(home: Path) -> None:
         env={**env, "FMSH_HISTORY": str(home / "none.db")},
     )
     assert missing.stdout == "0\n" and not (home / "none.db").exists()
+
+
+def test_tab_completes_a_command_a_path_and_a_host(home: Path) -> None:
+    (home / "zqfile-unique.txt").write_text("file-content-42\n")
+    inventory = home / "inventory.toml"
+    inventory.write_text('[hosts."zqhost[01-01]"]\n')
+    term = Term(home, "--norc", env={"FMSH_INVENTORY": str(inventory), "FMSH_SSH_CONFIG": str(home / "none")})
+    try:
+        term.prompt()
+        term.run("zqfunction_here() { echo function-ran-$((40+2)); }")
+        term.child.send("zqfunction_h\t")  # a command: the function defined above
+        time.sleep(0.3)
+        term.child.send("\r")
+        term.expect("function-ran-42\n")
+        term.prompt()
+        term.child.send("cat zqfile-u\t")  # a path
+        time.sleep(0.3)
+        term.child.send("\r")
+        term.expect("file-content-42\n")
+        term.prompt()
+        term.child.send("@zqho\t")  # a host; then `echo ` before it, to show the word without running it
+        time.sleep(0.3)
+        term.child.sendcontrol("a")
+        term.child.send("echo \r")
+        term.expect("@zqhost01\n")
+        term.exit(0)
+    finally:
+        if term.child.isalive():
+            term.child.terminate(force=True)
