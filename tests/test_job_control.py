@@ -240,3 +240,21 @@ def test_exit_with_a_stopped_job_warns_once(tmp_path: Path) -> None:
         term.child.expect(pexpect.EOF, timeout=TIMEOUT)
     finally:
         term.child.close(force=True)
+
+
+def test_ctrl_z_does_not_stop_a_task_step(term: Term, tmp_path: Path) -> None:
+    """A task's step has no prompt to come back to (and a stopped step would be journaled
+    as ended): Ctrl-Z says so and the step goes on."""
+    term.started("task nap { sh -c 'sleep 1.5'; echo after-$((40+2)); }")
+    term.child.send("\x1a")
+    term.expect(r"a task's step is not stopped")
+    term.expect(r"after-42\n")
+    assert term.status() == "0"
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "journal.db")
+    try:
+        rows = conn.execute("SELECT kind, exit_status FROM steps WHERE kind = 'command'").fetchall()
+    finally:
+        conn.close()
+    assert rows == [("command", 0)]

@@ -93,6 +93,19 @@ class JobControl:
                         self.give_terminal(pgid)
                         _killpg(pgid, signals.SIGCONT)
                         continue
+                    if sh.task is not None:
+                        # A task's step has no prompt to come back to, and a stopped step
+                        # would be journaled as ended (148): it goes on.
+                        if not continued:
+                            from fmsh.interp.shell import write_fd
+
+                            write_fd(
+                                2, "\nfmsh: a task's step is not stopped (Ctrl-C stops the task; resume takes it up)\n"
+                            )
+                        continued = True
+                        self.give_terminal(pgid)
+                        _killpg(pgid, signals.SIGCONT)
+                        continue
                     stopped[pid] = sig
                     break
                 if os.WIFSIGNALED(raw):
