@@ -242,19 +242,26 @@ def test_exit_with_a_stopped_job_warns_once(tmp_path: Path) -> None:
         term.child.close(force=True)
 
 
-def test_ctrl_z_does_not_stop_a_task_step(term: Term, tmp_path: Path) -> None:
-    """A task's step has no prompt to come back to (and a stopped step would be journaled
-    as ended): Ctrl-Z says so and the step goes on."""
-    term.started("task nap { sh -c 'sleep 1.5'; echo after-$((40+2)); }")
-    term.child.send("\x1a")
-    term.expect(r"a task's step is not stopped")
-    term.expect(r"after-42\n")
-    assert term.status() == "0"
+def test_ctrl_z_detaches_a_task_and_fg_attaches_it(term: Term, tmp_path: Path) -> None:
+    """Ctrl-Z on a task at the prompt detaches it: its step is interrupted, the task goes
+    on in the background as a job (resumed from that step), and `fg` brings it back."""
     import sqlite3
 
+    term.started("task nap { sh -c 'sleep 2'; sh -c 'sleep 1'; echo attached-$((40+2)); }")
+    started = time.monotonic()
+    term.child.send("\x1a")
+    term.expect(r"task 1: detached; it goes on in the background")
+    term.sync()  # the prompt is back while the task runs
+    assert time.monotonic() - started < 3
+    assert re.search(r"\[1\]\+\s+Running\s+resume 1", term.run("jobs"))
+    term.child.sendline("fg")
+    term.expect(r"attached-42\n")
+    assert term.status() == "0"
     conn = sqlite3.connect(tmp_path / "journal.db")
     try:
-        rows = conn.execute("SELECT kind, exit_status FROM steps WHERE kind = 'command'").fetchall()
+        (status,) = conn.execute("SELECT status FROM tasks WHERE id = 1").fetchone()
+        attempts = conn.execute("SELECT outcome FROM attempts WHERE seq = 1 ORDER BY attempt").fetchall()
     finally:
         conn.close()
-    assert rows == [("command", 0)]
+    assert status == "done"
+    assert attempts == [("interrupted",), ("finished",)]  # the step in flight ran again, in the background

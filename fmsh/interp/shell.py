@@ -634,6 +634,8 @@ class Shell:
             if self.task is not None:
                 task, self.task = self.task, None
                 task.end(self.last_status)
+                if task.detached:
+                    self.eval_text(f"resume {task.id} &")
             if self.job_control:
                 self.jobctl.lines += 1  # type: ignore[union-attr]
                 self.notify_jobs()

@@ -93,18 +93,22 @@ class JobControl:
                         self.give_terminal(pgid)
                         _killpg(pgid, signals.SIGCONT)
                         continue
-                    if sh.task is not None:
-                        # A task's step has no prompt to come back to, and a stopped step
-                        # would be journaled as ended (148): it goes on.
-                        if not continued:
+                    if sh.task is not None and sig == signals.SIGTSTP:
+                        # A task is not stopped (a stopped step would be journaled as ended,
+                        # and the task runs in the shell itself): it is detached. Its step is
+                        # interrupted here and the task resumed as a background job, from
+                        # that step on (see Shell.run_line); `fg` attaches it again.
+                        task = sh.task
+                        if not task.detached:
                             from fmsh.interp.shell import write_fd
 
+                            task.detached = True
                             write_fd(
-                                2, "\nfmsh: a task's step is not stopped (Ctrl-C stops the task; resume takes it up)\n"
+                                2, f"\nfmsh: task {task.id}: detached; it goes on in the background (fg attaches it)\n"
                             )
-                        continued = True
                         self.give_terminal(pgid)
                         _killpg(pgid, signals.SIGCONT)
+                        _killpg(pgid, signals.SIGINT)
                         continue
                     stopped[pid] = sig
                     break

@@ -83,6 +83,7 @@ class TaskRun:
         self.depth = 0  # > 0 while a step runs: what runs inside it is part of it
         self.current: ActiveStep | None = None
         self.stop_reason: str | None = None
+        self.detached = False  # Ctrl-Z at the prompt: it goes on in the background (Shell.run_line)
         self.output_cap = output_cap(sh.vars.get("FMSH_JOURNAL_OUTPUT"))
         self._background: dict[int, ActiveStep] = {}  # pid -> its step, until reaped
         self._replayed = StepResult(0)  # the result of the step just replayed
@@ -348,7 +349,7 @@ class TaskRun:
             pass
         if self.stop_reason is None:
             # A resume that refused to go on (the script diverged) leaves the task resumable.
-            stopped = self.sh.interrupted or self.replay.diverged
+            stopped = self.sh.interrupted or self.replay.diverged or self.detached
             outcome = "interrupted" if stopped else ("done" if status == 0 else "failed")
             try:
                 self.journal.end_task(self.id, self.epoch, outcome, status)
