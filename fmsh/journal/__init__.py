@@ -24,12 +24,9 @@ if TYPE_CHECKING:
 
 
 def journal_path(environ: Mapping[str, str]) -> str:
-    explicit = environ.get("FMSH_JOURNAL")
-    if explicit:
-        return explicit
-    home = environ.get("HOME") or os.path.expanduser("~")
-    state = environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
-    return os.path.join(state, "fmsh", "journal.db")
+    from fmsh.runtime.settings import state_file
+
+    return state_file(environ, "FMSH_JOURNAL", "journal.db")
 
 
 def open_journal(environ: Mapping[str, str], create: bool = True) -> Journal | None:

@@ -48,12 +48,9 @@ CREATE INDEX IF NOT EXISTS entries_command ON entries(command);
 
 
 def history_path(environ: Mapping[str, str | None]) -> str:
-    explicit = environ.get("FMSH_HISTORY")
-    if explicit:
-        return explicit
-    home = environ.get("HOME") or os.path.expanduser("~")
-    state = environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
-    return os.path.join(state, "fmsh", "history.db")
+    from fmsh.runtime.settings import state_file
+
+    return state_file(environ, "FMSH_HISTORY", "history.db")
 
 
 def history_variables(shell: Shell) -> dict[str, str | None]:

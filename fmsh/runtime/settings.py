@@ -16,6 +16,10 @@ import os
 
 from fmsh.runtime.durations import parse_duration
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 # setting -> (shell variable, key under [timeouts], default seconds)
 TIMEOUTS: dict[str, tuple[str, str, float]] = {
     "step-timeout": ("FMSH_STEP_TIMEOUT", "step", 3600.0),
@@ -29,6 +33,17 @@ _problem: str | None = None
 
 class SettingError(Exception):
     """A setting's value is not what it must be; the message says which and where."""
+
+
+def state_file(environ: Mapping[str, str | None], variable: str, name: str) -> str:
+    """Where fmsh keeps a file of state (the journal, the history): the path the variable
+    names, else $XDG_STATE_HOME/fmsh/NAME (default ~/.local/state/fmsh/NAME)."""
+    explicit = environ.get(variable)
+    if explicit:
+        return explicit
+    home = environ.get("HOME") or os.path.expanduser("~")
+    state = environ.get("XDG_STATE_HOME") or os.path.join(home, ".local", "state")
+    return os.path.join(state, "fmsh", name)
 
 
 def config_path() -> str:
