@@ -164,6 +164,12 @@ def table(cases: Sequence[Case]) -> str:
             )
         else:
             rows.append([f"`{c.label}`", str(len(c.wall)), "FAILED", "-", "-", "-"])
+    return markdown_table(rows)
+
+
+def markdown_table(rows: list[list[str]]) -> str:
+    """Rows (the first is the header) as a markdown table: the first column left-aligned,
+    the numbers right-aligned."""
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for j, row in enumerate(rows):

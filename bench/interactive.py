@@ -303,19 +303,6 @@ def fmt_row(label: str, values: list[float], cpu: list[float] | None = None) -> 
     ]
 
 
-def render(rows: list[list[str]], header: list[str]) -> str:
-    rows = [header, *rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = []
-    for j, row in enumerate(rows):
-        pairs = enumerate(zip(row, widths, strict=True))
-        cells = [cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in pairs]
-        lines.append("| " + " | ".join(cells) + " |")
-        if j == 0:
-            lines.append("|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|")
-    return "\n".join(lines)
-
-
 def default_xonsh() -> str | None:
     beside = t.BENCH_DIR / ".venv" / "bin" / "xonsh"
     if beside.is_file() and os.access(beside, os.X_OK):
@@ -382,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [fmt_row(sh.prompt.label, sh.prompt.wall) for sh in shells]
     rows += [fmt_row(sh.editor.label, sh.editor.wall) for sh in shells if sh.editor.wall]
     rows += [fmt_row(sh.first.label, sh.first.wall, sh.first.cpu) for sh in shells]
-    print(render(rows, header))
+    print(t.markdown_table([header, *rows]))
     print()
     header = ["keystroke on a 200-char line", "keys", "min", "median", "max", "late bytes"]
     rows = []
@@ -391,7 +378,7 @@ def main(argv: list[str] | None = None) -> int:
             row = fmt_row(f"{sh.name}: {what}", vals)
             row[-1] = str(sh.late_bytes) if vals else "-"
             rows.append(row)
-    print(render(rows, header))
+    print(t.markdown_table([header, *rows]))
     print()
 
     for sh in shells:
