@@ -267,6 +267,12 @@ class SSHLab:
         return ["ssh", "-F", str(self.ssh_config), "-o", "BatchMode=yes", name]
 
 
+def on_host(address: str, command: str) -> str:
+    """A remote command line that runs `command` on the host at `address` only (each lab
+    host is its own 127.0.0.x, which sshd puts in SSH_CONNECTION): `exit 1`, `sleep 5`."""
+    return f'case " $SSH_CONNECTION " in *" {address} "*) {command};; esac'
+
+
 def remote_processes(marker: str) -> list[str]:
     """Processes on the "remote" side (this machine) whose command line holds `marker`;
     fmsh's own process, whose -c text holds it too, is not one of them."""

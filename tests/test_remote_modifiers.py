@@ -11,13 +11,7 @@ from pathlib import Path
 
 from conftest import FMSH_ARGV, TRACEBACK, run_fmsh, run_remote
 from journalbox import journal_rows, lab_env
-from sshd import remote_processes, wait_until
-
-
-def _fails_on(address: str) -> str:
-    """A remote command line that fails on the host at `address` only (each lab host is
-    its own 127.0.0.x, which sshd puts in SSH_CONNECTION)."""
-    return f'case " $SSH_CONNECTION " in *" {address} "*) exit 1;; esac'
+from sshd import on_host, remote_processes, wait_until
 
 
 def test_a_timeout_stops_the_remote_command(ssh_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -81,7 +75,7 @@ def test_hosts_that_succeeded_are_not_tried_again(ssh_lab, tmp_path: Path) -> No
     runs = tmp_path / "runs"
     runs.mkdir()
     address = ssh_lab.addresses["host02"][0]
-    command = f'echo x >> {runs}/$(echo $SSH_CONNECTION | cut -d" " -f3); {_fails_on(address)}'
+    command = f'echo x >> {runs}/$(echo $SSH_CONNECTION | cut -d" " -f3); {on_host(address, "exit 1")}'
     r = run_fmsh(
         "-c",
         f"retry 3 backoff 50ms @host0[1-3] '{command}'; echo status=$?",
@@ -116,7 +110,7 @@ def test_a_stopped_host_times_out_while_the_others_finish(private_lab, tmp_path:
 
 
 def test_need_a_quorum_of_hosts(ssh_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    failing = _fails_on(ssh_lab.addresses["host07"][0])
+    failing = on_host(ssh_lab.addresses["host07"][0], "exit 1")
     env = lab_env(ssh_lab, tmp_path)
     r = run_fmsh("-c", f"need 80% @host[01-10] '{failing}'; echo status=$?", env=env, cwd=tmp_path)
     assert r.out == "status=0\n"

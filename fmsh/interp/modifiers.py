@@ -275,19 +275,20 @@ class ModifierRunner:
                 )
                 if keys is not None:
                     keys.next_round(attempt + 1)
-                self._wait(modifier, wait)
+                self._wait(modifier, wait, status)
                 attempt += 1
         finally:
             if keys is not None:
                 keys.leave()
 
-    def _wait(self, modifier: ast.RetryModifier, seconds: float) -> None:
-        """The backoff: in a task a durable timer (a resumed task waits what is left)."""
+    def _wait(self, modifier: ast.RetryModifier, seconds: float, failed_status: int) -> None:
+        """The backoff: in a task a durable timer (a resumed task waits what is left),
+        journaled with the status of the attempt that failed."""
         sh = self.sh
         task = sh.task
         status: int | None
         if task is not None and not task.depth:
-            status = task.sleep(modifier.pos, seconds, kind="backoff")
+            status = task.sleep(modifier.pos, seconds, kind="backoff", note=str(failed_status))
         else:
             from fmsh.interp.pause import OUTER_DEADLINE, pause
 

@@ -234,10 +234,12 @@ class TaskRun:
 
     # --- kinds of steps that need more than run_step ------------------------------------
 
-    def sleep(self, pos: Pos | None, seconds: float, kind: str = "sleep") -> int:
+    def sleep(self, pos: Pos | None, seconds: float, kind: str = "sleep", note: str | None = None) -> int:
         """`sleep N` in a task (and the wait between a retry's attempts, kind `backoff`): a
         timer that survives the shell. The end time is journaled when the sleep starts; a
-        resumed sleep waits only for what is left of it. A `timeout` around it still ends it."""
+        resumed sleep waits only for what is left of it. A `timeout` around it still ends it.
+        `note` is journaled as the step's output (a backoff: the failed attempt's status,
+        which `trace` shows)."""
         from fmsh.interp.pause import OUTER_DEADLINE, pause
 
         def wait() -> StepResult:
@@ -246,7 +248,7 @@ class TaskRun:
             while True:
                 left = active.wake_at - time.time()
                 if left <= 0:
-                    return StepResult(0)
+                    return StepResult(0, output=note)
                 status = pause(self.sh, left)
                 if status == 130:
                     return StepResult(130)  # a trapped SIGINT ends the sleep, as it ends sleep(1)
