@@ -40,7 +40,7 @@ def test_hosts_and_their_output_are_journaled(ssh_lab, tmp_path: Path) -> None: 
     assert capped.out == "".join(f"{n}\n" for n in range(1, 1001))[:100]
     assert "only the first part of its 3893 bytes was journaled" in capped.err
     trace = run_fmsh("--trace", "1", env=env, cwd=tmp_path).out
-    assert "host02  exit 3" in trace and "pipeline  @host04 seq 1 1000 | wc -l  ok" in trace
+    assert "host[01-03]  exit 3 (3)" in trace and "2  L2  @host04 seq 1 1000 | wc -l  ok" in trace
 
 
 def test_a_resumed_fan_out_runs_only_where_it_had_not_finished(private_lab, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -30,13 +30,13 @@ class Tasks(TaskCommand):
 
 
 class Trace(TaskCommand):
-    """`trace ID`: a task as a tree of its steps."""
+    """`trace ID [--json] [--hosts] [--html FILE] [--follow] ...`: a task as a tree of its steps."""
 
     name = "trace"
 
 
 class Log(TaskCommand):
-    """`log ID [STEP] [--host HOST]`: the output a task's steps left in the journal."""
+    """`log ID [STEP] [--host HOST] [--json]`: the output a task's steps left in the journal."""
 
     name = "log"
 

@@ -183,6 +183,11 @@ class Journal(ABC):
         """Newest first."""
 
     @abstractmethod
+    def task_counts(self) -> dict[str, int]:
+        """How many tasks the journal holds, by stored status (a status with none is left
+        out). Stored, not shown: a `running` task whose owner is gone counts as running."""
+
+    @abstractmethod
     def steps(self, task_id: int) -> list[StepRecord]:
         """In the order they first ran."""
 

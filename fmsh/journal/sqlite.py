@@ -707,6 +707,10 @@ class SQLiteJournal(Journal):
             sql += f" LIMIT {int(limit)}"
         return [TaskRecord.from_row(r) for r in self._read(sql, tuple(args))]
 
+    def task_counts(self) -> dict[str, int]:
+        rows = self._read("SELECT status, count(*) FROM tasks GROUP BY status")
+        return {str(status): int(count) for status, count in rows}
+
     def steps(self, task_id: int) -> list[StepRecord]:
         rows = self._read("SELECT * FROM steps WHERE task_id = ? ORDER BY seq", (task_id,))
         return [StepRecord.from_row(r) for r in rows]

@@ -12,5 +12,5 @@ task whose every step is journaled, so that it can be resumed after a crash.
     owner.py         who owns a task, and whether that owner is gone
     lease.py         the lease and its heartbeat thread
     recording.py     the sink that journals a remote stage's hosts and output
-    views.py         `tasks`, `trace`, `log` as text
+    views.py         `tasks` as text and JSON (`trace` is in fmsh/trace)
 """

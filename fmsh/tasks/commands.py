@@ -1,8 +1,8 @@
 """The task commands on fmsh's command line: `fmsh --tasks`, `fmsh --trace ID`, ...
 
     fmsh --tasks [-a] [-n N] [--status S] [--name GLOB] [--json]
-    fmsh --trace ID
-    fmsh --log ID [STEP] [--host HOST]
+    fmsh --trace ID [--json|--html FILE|--otel-json FILE|--otlp URL|--follow]
+    fmsh --log ID [STEP] [--host HOST] [--json]
     fmsh --resume ID [--accept-changes]
     fmsh --cancel ID
     fmsh --retry ID --from STEP
@@ -51,7 +51,9 @@ _SETTINGS = {"help_option_names": ["-h", "--help"]}
 @click.option("--name", metavar="GLOB", help="Only tasks whose name matches (a shell pattern).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 def tasks(show_all: bool, limit: int, statuses: tuple[str, ...], name: str | None, as_json: bool) -> int:
-    """The tasks in the journal: id, name, status, owner, start, duration, steps, failed steps."""
+    """The tasks in the journal: id, name, status, owner, start, duration, steps, failed steps.
+
+    Above the table, the whole journal's counts by status and its recent failures (not with --json)."""
     from fmsh.tasks.manage import list_tasks
 
     wanted = [s for value in statuses for s in value.split(",") if s]
@@ -60,22 +62,53 @@ def tasks(show_all: bool, limit: int, statuses: tuple[str, ...], name: str | Non
 
 @click.command(context_settings=_SETTINGS)
 @click.argument("task_id", metavar="ID")
-def trace(task_id: str) -> int:
-    """A task as a tree of its steps: loops, calls, hosts, attempts, statuses, durations."""
-    from fmsh.tasks.manage import trace_task
+@click.option("--json", "as_json", is_flag=True, help="The trace as one JSON document (its schema: the manual, TRACE).")
+@click.option("--output", "with_output", is_flag=True, help="With --json: each step's journaled output too.")
+@click.option("--hosts", "each_host", is_flag=True, help="Each host on a line (the default folds them by outcome).")
+@click.option("--html", metavar="FILE", help="Write one self-contained HTML page: a timeline, the tree, the output.")
+@click.option("--otel-json", metavar="FILE", help="Write the task as OpenTelemetry spans (OTLP/JSON; - for stdout).")
+@click.option("--otlp", metavar="URL", help="Send the task as OpenTelemetry spans to an OTLP/HTTP endpoint.")
+@click.option("-f", "--follow", is_flag=True, help="Redraw the tree as the task runs; end when it ends.")
+@click.option("--interval", type=click.FloatRange(0.05), default=0.5, show_default=True, metavar="SECONDS",
+              help="With --follow: how often to look.")  # fmt: skip
+@click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto", show_default=True,
+              help="Colour the tree (auto: on a terminal, unless NO_COLOR is set).")  # fmt: skip
+def trace(
+    task_id: str,
+    as_json: bool,
+    with_output: bool,
+    each_host: bool,
+    html: str | None,
+    otel_json: str | None,
+    otlp: str | None,
+    follow: bool,
+    interval: float,
+    color: str,
+) -> int:
+    """A task as a tree of its steps: loops, calls, hosts folded by outcome, attempts,
+    tries, awaits and signals, statuses, durations."""
+    if follow:
+        if as_json or html or otel_json or otlp:
+            raise click.UsageError("--follow draws the tree: it does not go with --json, --html or --otel")
+        from fmsh.trace.follow import follow as follow_task
 
-    return _out(trace_task(_environ(), task_id))
+        return follow_task(_environ(), task_id, interval, each_host, color)
+    from fmsh.trace.command import TraceRequest, report
+
+    request = TraceRequest(as_json, with_output, html, otel_json, otlp, each_host, color)
+    return report(_environ(), task_id, request)
 
 
 @click.command(context_settings=_SETTINGS)
 @click.argument("task_id", metavar="ID")
 @click.argument("step", required=False)
 @click.option("--host", metavar="HOST", help="Only this host's output.")
-def log(task_id: str, step: str | None, host: str | None) -> int:
+@click.option("--json", "as_json", is_flag=True, help="One JSON object a line: each output chunk, each capture.")
+def log(task_id: str, step: str | None, host: str | None, as_json: bool) -> int:
     """The output a task's steps left in the journal (STEP: a number from `trace`, or a key)."""
     from fmsh.tasks.manage import write_log
 
-    return write_log(_environ(), task_id, step, host)
+    return write_log(_environ(), task_id, step, host, as_json)
 
 
 @click.command(context_settings=_SETTINGS)

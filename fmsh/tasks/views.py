@@ -1,7 +1,5 @@
-"""`tasks`, `trace` and `log` as text: what the journal holds, for a person to read.
-
-(Richer reports — JSON, timelines — come with the tracing work; these stay plain text
-that reads well in a terminal and in a pipe.)
+"""`tasks` as a person reads it (a table) and as a program does (JSON lines), and the
+small formatters that the trace views share (when, duration).
 """
 
 from __future__ import annotations
@@ -13,7 +11,7 @@ from fmsh.tasks.owner import describe_owner, owner_gone
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from fmsh.journal.base import Journal, Owner
-    from fmsh.journal.records import AttemptRecord, HostRecord, HostTryRecord, StepRecord, TaskRecord
+    from fmsh.journal.records import TaskRecord
 
 
 def shown_status(task: TaskRecord, here: Owner) -> str:
@@ -76,6 +74,83 @@ def task_list(journal: Journal, tasks: list[TaskRecord], here: Owner) -> str:
     return _table(rows)
 
 
+SHOWN_ORDER = ("running", "done", "failed", "interrupted", "cancelled")
+RECENT_FAILURES = 3
+
+
+def task_summary(journal: Journal, here: Owner) -> str:
+    """What the journal holds, above the table: counts by shown status over every task,
+    then the newest failed or interrupted tasks with the step each stopped at. "" when
+    the journal has no tasks."""
+    running = {t.id: shown_status(t, here) for t in journal.tasks(["running"])}
+    counts = _shown_counts(journal.task_counts(), running)
+    total = sum(counts.values())
+    if not total:
+        return ""
+    order = [*SHOWN_ORDER, *sorted(set(counts) - set(SHOWN_ORDER))]
+    parts = [f"{counts[s]} {s}" for s in order if counts.get(s)]
+    text = f"{total} task{'' if total == 1 else 's'}: " + " · ".join(parts) + "\n"
+    failures = _recent_failures(journal, here, live=sum(s == "running" for s in running.values()))
+    if failures:
+        failed_steps = journal.step_summary([t.id for t, _ in failures])
+        rows = [_failure_row(journal, t, s, failed_steps.get(t.id, (0, []))[1]) for t, s in failures]
+        text += "recent failures:\n" + _failure_lines(rows)
+    return text
+
+
+def _shown_counts(stored: dict[str, int], running: dict[int, str]) -> dict[str, int]:
+    """Stored counts with the running tasks as shown: those whose owner is gone move to
+    interrupted. The running count comes from the tasks just read, not from `stored`, so
+    that a task that started or ended between the two reads cannot make it negative."""
+    counts = dict(stored)
+    gone = sum(s == "interrupted" for s in running.values())
+    counts["running"] = len(running) - gone
+    counts["interrupted"] = counts.get("interrupted", 0) + gone
+    return counts
+
+
+def _recent_failures(journal: Journal, here: Owner, live: int) -> list[tuple[TaskRecord, str]]:
+    """The newest failed or interrupted tasks (as shown), with their shown status. Live
+    running tasks come back from the query too and are dropped, hence the larger limit."""
+    candidates = journal.tasks(["failed", "running", "interrupted"], limit=RECENT_FAILURES + live)
+    shown = [(t, shown_status(t, here)) for t in candidates]
+    return [(t, s) for t, s in shown if s in ("failed", "interrupted")][:RECENT_FAILURES]
+
+
+def _failure_row(journal: Journal, task: TaskRecord, status: str, failed: list[int]) -> list[str]:
+    """id, name, start, and `exit 1 at step 4: TEXT (exit 1)`: the first failed step; for
+    a task without one (killed mid-step), the step it was in when it stopped."""
+    outcome = f"exit {task.exit_status}" if task.exit_status is not None else status
+    row = [str(task.id), _one_line(task.name, 24), when(task.created_at), outcome]
+    steps = journal.steps(task.id)
+    if failed:
+        step = next((s for s in steps if s.seq == failed[0]), None)
+    else:
+        step = next((s for s in steps if not s.finished), None)
+    if step is not None:
+        if step.finished:
+            how = f"exit {step.exit_status}"
+        else:
+            how = "in flight" if status == "interrupted" else "did not finish"
+        row[-1] += f" at step {step.seq}: {_one_line(step.text, 60)} ({how})"
+    return row
+
+
+def _failure_lines(rows: list[list[str]]) -> str:
+    """Indented under their heading, ids to the right and names to the left of their column."""
+    id_width = max(len(r[0]) for r in rows)
+    name_width = max(len(r[1]) for r in rows)
+    lines = [f"  {i.rjust(id_width)} {name.ljust(name_width)}  {start}  {rest}" for i, name, start, rest in rows]
+    return "".join(line + "\n" for line in lines)
+
+
+def _one_line(text: str, width: int) -> str:
+    """A name or a step's source on one line of the summary (a step can be a block of many
+    lines; the table and `trace` show it whole)."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
 def task_json(journal: Journal, tasks: list[TaskRecord], here: Owner) -> str:
     import json
 
@@ -87,110 +162,3 @@ def task_json(journal: Journal, tasks: list[TaskRecord], here: Owner) -> str:
         record.update(shown_status=shown_status(task, here), steps=count, failed_steps=failed)
         lines.append(json.dumps(record))
     return "".join(line + "\n" for line in lines)
-
-
-# --- trace ----------------------------------------------------------------------------
-
-
-class _Node:
-    __slots__ = ("label", "children", "index")
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.children: list[_Node] = []
-        self.index: dict[str, _Node] = {}
-
-    def child(self, key: str, label: str) -> _Node:
-        node = self.index.get(key)
-        if node is None:
-            node = self.index[key] = _Node(label)
-            self.children.append(node)
-        return node
-
-
-def _frame_label(frame: str, site: str) -> str:
-    """A call or a loop round, as the tree shows it: its source and where it is."""
-    if "#" in frame and "@" not in frame:
-        where, _, number = frame.rpartition("#")
-        unit = "attempt" if site.startswith("retry ") else "round"  # a retry's attempts are keyed as rounds
-        return f"{site or 'loop'} ({where}), {unit} {number}"
-    name, _, where = frame.partition("@")
-    return f"{site or name} ({where})"
-
-
-def _step_status(step: StepRecord, task_status: str) -> str:
-    if step.status != "finished":
-        return "running" if task_status == "running" else "interrupted"
-    if step.kind == "background" and step.ended_at is None:
-        return "launched"
-    return "ok" if step.exit_status == 0 else f"exit {step.exit_status}"
-
-
-def _host_status(host: HostRecord | HostTryRecord) -> str:
-    if host.failure is None:
-        return "ok"
-    if host.failure == "exit":
-        return f"exit {host.status}"
-    return f"{host.failure} ({host.status})"
-
-
-def trace(journal: Journal, task: TaskRecord, here: Owner) -> str:
-    status = shown_status(task, here)
-    header = f"task {task.id} {task.name}: {status}"
-    if task.exit_status is not None:
-        header += f" (exit {task.exit_status})"
-    lines = [
-        header,
-        f"  started {when(task.created_at)}, {duration(task_duration(task, status))}; owner "
-        f"{describe_owner(task)}, epoch {task.epoch}; source {task.source_name}",
-    ]
-    if task.retry_of:
-        lines.append(f"  a retry of task {task.retry_of} from step {task.retry_from}")
-    steps = journal.steps(task.id)
-    hosts: dict[int, list[HostRecord]] = {}
-    for host in journal.hosts(task.id):
-        hosts.setdefault(host.seq, []).append(host)
-    tries: dict[tuple[int, str], list[str]] = {}
-    for one in journal.host_tries(task.id):
-        tries.setdefault((one.seq, one.host), []).append(_host_status(one))
-    attempts: dict[int, list[AttemptRecord]] = {}
-    for attempt in journal.attempts(task.id):
-        attempts.setdefault(attempt.seq, []).append(attempt)
-    root = _Node("")
-    for step in steps:
-        node = root
-        parts = step.key.split(">")
-        sites = step.context.split(" › ") if step.context else []
-        for depth, frame in enumerate(parts[:-1]):
-            site = sites[depth] if depth < len(sites) else ""
-            node = node.child(">".join(parts[: depth + 1]), _frame_label(frame, site))
-        leaf = node.child(f"step {step.seq}", _step_line(step, status, attempts.get(step.seq, [])))
-        for host in hosts.get(step.seq, []):
-            took = host.ended_at - host.started_at if host.started_at else None
-            extra = f", {host.output_bytes} bytes" if host.output_bytes else ""
-            outcomes = tries.get((step.seq, host.host), [])
-            if len(outcomes) > 1:
-                extra += f"  tries {len(outcomes)} ({', '.join(outcomes)})"
-            leaf.child(host.host, f"{host.host}  {_host_status(host)}  {duration(took)}{extra}")
-    if not steps:
-        lines.append("  (no steps yet)")
-    _draw(root, "", lines)
-    return "\n".join(lines) + "\n"
-
-
-def _step_line(step: StepRecord, task_status: str, attempts: list[AttemptRecord]) -> str:
-    took = step.ended_at - step.started_at if step.ended_at and step.started_at else None
-    line = f"{step.seq}  {step.key}  {step.kind}  {step.text}  {_step_status(step, task_status)}  {duration(took)}"
-    if len(attempts) > 1:
-        outcomes = ", ".join(a.outcome or "running" for a in attempts)
-        line += f"  attempts {len(attempts)} ({outcomes})"
-    if step.carried_from:
-        line += f"  carried over from task {step.carried_from.replace(':', ' step ')}"
-    return line
-
-
-def _draw(node: _Node, prefix: str, lines: list[str]) -> None:
-    for k, child in enumerate(node.children):
-        last = k == len(node.children) - 1
-        lines.append(f"{prefix}{'└─ ' if last else '├─ '}{child.label}")
-        _draw(child, prefix + ("   " if last else "│  "), lines)
