@@ -1,6 +1,7 @@
-"""OpenTelemetry export of a task (fmsh/trace/otel.py): `fmsh --trace ID --otel-json FILE`
-and `fmsh --trace ID --otlp URL`, on the journal of a real run against sshd: a fan-out
-where one host fails and one needs a second try, loop rounds, awaits, a retried block."""
+"""OpenTelemetry export of a task (fmsh/trace/spans.py, otel.py, otlp.py): `fmsh --trace ID
+--otel-json FILE` and `fmsh --trace ID --otlp URL`, on the journal of a real run against
+sshd: a fan-out where one host fails and one needs a second try, loop rounds, awaits, a
+retried block."""
 
 from __future__ import annotations
 
@@ -484,10 +485,10 @@ def test_a_step_run_twice_and_a_running_task(run: Run) -> None:
 
 
 def test_otlp_sends_a_large_task_in_batches(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fmsh.trace import otel
+    from fmsh.trace import otel, otlp
 
     document = run.document()
-    monkeypatch.setattr(otel, "BATCH", 10)
+    monkeypatch.setattr(otlp, "BATCH", 10)
     with Collector() as collector:
         count = otel.export_otlp(document, collector.url, environ={})
     assert count == len(_spans_of_json(run.otel_json()))
