@@ -228,3 +228,29 @@ def test_trace_is_quick_to_start() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "[]\n"
+
+
+def test_a_steps_text_keeps_its_redirections(tmp_path: Path) -> None:
+    env = {"FMSH_JOURNAL": str(tmp_path / "journal.db")}
+    run_fmsh("-c", "task t { /bin/echo err >&2; /bin/echo x &>/dev/null; /bin/true & wait; }", env=env, cwd=tmp_path)
+    out = run_fmsh("--trace", "1", env=env, cwd=tmp_path).out
+    assert "├─ 1  L1  /bin/echo err >&2  ok  " in out
+    assert "├─ 2  L1  /bin/echo x &>/dev/null  ok  " in out
+    assert "└─ 3  L1  /bin/true  ok  " in out  # `&` still ends a command
+
+
+def test_every_failed_retry_attempt_is_marked_even_without_steps(tmp_path: Path) -> None:
+    env = {"FMSH_JOURNAL": str(tmp_path / "journal.db")}
+    run_fmsh("-c", "task t { retry 3 backoff 50ms { false; }; echo after; }", env=env, cwd=tmp_path)
+    lines = run_fmsh("--trace", "1", env=env, cwd=tmp_path).out.splitlines()[3:]
+    assert lines[0] == "├─ retry 3 backoff 50ms { false; }  L1, attempt 1: failed (exit 1)"  # no step of its own
+    assert lines[1] == "├─ retry 3 backoff 50ms { false; }  L1, attempt 2: failed (exit 1)"
+    assert lines[3] == "├─ retry 3 backoff 50ms { false; }  L1, attempt 3: failed (exit 1)"  # the retry gave up
+    assert lines[5].startswith("└─ 3  L1  echo after  ok")
+    document = json.loads(run_fmsh("--trace", "1", "--json", env=env, cwd=tmp_path).out)
+    jsonschema.validate(document, SCHEMA)
+    assert [(f["round"], f["outcome"]) for f in document["tree"] if f["type"] == "frame"] == [
+        (1, "failed"),
+        (2, "failed"),
+        (3, "failed"),
+    ]

@@ -78,8 +78,9 @@ def shown(context: str, text: str) -> str:
 
 def step_text(pos: Pos, kind: str = "") -> str:
     """The source of a step as the journal shows it: from its start to where the command
-    ends (`;`, `&`, a newline, a comment, a closing bracket it did not open, `|` unless it
-    is a pipeline), quotes and brackets respected. Cut at 200 characters."""
+    ends (`;`, `&` but not in `>&2` or `&>`, a newline, a comment, a closing bracket it did
+    not open, `|` unless it is a pipeline), quotes and brackets respected. Cut at 200
+    characters."""
     text = pos.source.text
     i = pos.offset
     n = len(text)
@@ -102,6 +103,8 @@ def step_text(pos: Pos, kind: str = "") -> str:
             if depth == 0:
                 break
             depth -= 1
+        elif c == "&" and (text[i - 1 : i] in ("<", ">") or text.startswith("&>", i)):
+            pass  # a redirection (`>&2`, `<&3`, `&>log`), not a command's end
         elif depth == 0 and (c in ";&\n" or (c == "|" and (kind != "pipeline" or text.startswith("||", i)))):
             break
         elif c == "#" and i > pos.offset and text[i - 1] in " \t":
