@@ -265,6 +265,8 @@ class ModifierRunner:
                     if not last:
                         ev.errexit_suppressed -= 1
                 if status == 0 or last or (on is not None and status not in on) or sh.interrupted:
+                    if status not in (0, 130) and not sh.interrupted and sh.task is not None and not sh.task.depth:
+                        sh.task.retry_gave_up(status)  # trace marks the last attempt failed
                     return status
                 if status == 130 and on is None:
                     return status  # Ctrl-C is not a failure to try again

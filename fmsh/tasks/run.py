@@ -258,6 +258,16 @@ class TaskRun:
 
         return self.run_step(kind, pos, wait, wake_at=time.time() + seconds).exit_status
 
+    def retry_gave_up(self, status: int) -> None:
+        """A `retry` ran out of attempts (or met a status it does not retry): journaled as
+        an event naming the last attempt's frame, so that `trace` can mark it failed (the
+        attempts before it are known failed from the backoff step that followed them)."""
+        try:
+            self.journal.add_event(self.id, "retry-gave-up", self.epoch, None, f"{'>'.join(self.keys.frames)} {status}")
+        except (TaskStopped, JournalError) as e:
+            self.stop_reason = e.message
+            raise
+
     def deadline(self, seconds: float) -> float:
         """The task's deadline (`task NAME timeout DUR`) as a wall-clock time: set when
         the task first reaches it, journaled, and the same on every resume."""

@@ -70,7 +70,9 @@ def build(journal: Journal, task: TaskRecord, here: Owner, output: bool = False)
         if output:
             step["output"] = chunks.get(record.seq, [])
         steps.append(step)
-    tree = _tree(steps)
+    events = journal.events(task.id)
+    gave_up = [tuple(e.detail.rsplit(" ", 1)) for e in events if e.kind == "retry-gave-up" and e.detail]
+    tree = _tree(steps, gave_up)
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -81,8 +83,7 @@ def build(journal: Journal, task: TaskRecord, here: Owner, output: bool = False)
         "steps": steps,
         "signals": signals,
         "events": [
-            {"at": e.at, "kind": e.kind, "epoch": e.epoch, "owner": e.owner, "detail": e.detail}
-            for e in journal.events(task.id)
+            {"at": e.at, "kind": e.kind, "epoch": e.epoch, "owner": e.owner, "detail": e.detail} for e in events
         ],
     }
 
@@ -361,7 +362,7 @@ def _frame(key: str, part: str, site: str) -> dict[str, Any]:
     }
 
 
-def _tree(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _tree(steps: list[dict[str, Any]], gave_up: list[tuple[str, ...]]) -> list[dict[str, Any]]:
     root: list[dict[str, Any]] = []
     frames: dict[str, dict[str, Any]] = {}
     for step in steps:
@@ -377,18 +378,35 @@ def _tree(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
             children = frame["children"]
         children.append({"type": "step", "seq": step["seq"]})
         if step["kind"] == "backoff" and len(parts) > 1:
-            _mark_failed_attempt(frames, parts, step)
+            # a backoff opens attempt N+1 of a retry: attempt N failed, with the status it journaled
+            where, _, number = parts[-2].rpartition("#")
+            if number.isdigit() and int(number) > 1:
+                before = ">".join([*parts[:-2], f"{where}#{int(number) - 1}"])
+                _failed(_attempt_frame(frames, root, before), (step["backoff"] or {}).get("after_status"))
+    for key, status in gave_up:  # the last attempt of a retry that gave up
+        if "#" in key.rpartition(">")[2]:
+            _failed(_attempt_frame(frames, root, key), int(status) if status.lstrip("-").isdigit() else None)
     return root
 
 
-def _mark_failed_attempt(frames: dict[str, dict[str, Any]], parts: list[str], step: dict[str, Any]) -> None:
-    """A backoff step opens attempt N+1 of a retry: so attempt N failed, with the status
-    the backoff journaled."""
-    where, _, number = parts[-2].rpartition("#")
-    if not number.isdigit():
-        return
-    before = ">".join([*parts[:-2], f"{where}#{int(number) - 1}"])
-    frame = frames.get(before)
+def _failed(frame: dict[str, Any], status: int | None) -> None:
+    frame["outcome"] = "failed"
+    frame["exit_status"] = status
+
+
+def _attempt_frame(frames: dict[str, dict[str, Any]], root: list[dict[str, Any]], key: str) -> dict[str, Any]:
+    """The frame of a retry's attempt; made, beside its sibling attempts, for an attempt
+    that journaled no step of its own (`retry 3 { false; }`)."""
+    frame = frames.get(key)
     if frame is not None:
-        frame["outcome"] = "failed"
-        frame["exit_status"] = (step["backoff"] or {}).get("after_status")
+        return frame
+    parent_key, _, part = key.rpartition(">")
+    where, _, number = part.rpartition("#")
+    siblings = frames[parent_key]["children"] if parent_key in frames else root
+    prefix = f"{parent_key}>{where}#" if parent_key else f"{where}#"
+    attempts = [node for node in siblings if node["type"] == "frame" and node["key"].startswith(prefix)]
+    site = attempts[0]["source"] if attempts else "retry"
+    frame = frames[key] = _frame(key, part, site)
+    later = [node for node in attempts if (node["round"] or 0) > int(number)]
+    siblings.insert(siblings.index(later[0]) if later else len(siblings), frame)
+    return frame
