@@ -5,6 +5,7 @@
     fmsh [OPTIONS] [-s] [ARGS...]        read the script from standard input, or a prompt
                                          when standard input is a terminal
     fmsh --tasks | --trace ID | --resume ID ...   the task commands (tasks/commands.py)
+    fmsh --recover | --standby --from URL         take a replicated journal over (replicate/)
     fmsh --check [--json] FILE...        check a script without running it (check/command.py);
                                          also `fmsh check FILE` when no file is called check
 
@@ -35,7 +36,8 @@ USAGE = (
 
 # Long options that set a shell variable (the variable is the setting; the option is a way
 # to give it on the command line).
-_VALUED = {"--ssh-config": "FMSH_SSH_CONFIG", "--inventory": "FMSH_INVENTORY"}
+_VALUED = {"--ssh-config": "FMSH_SSH_CONFIG", "--inventory": "FMSH_INVENTORY", "--replica": "FMSH_REPLICA"}
+_EXPORTED = ("FMSH_REPLICA",)  # the resumes that `recover` starts are child processes
 
 
 class ShellArgs:
@@ -153,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
 
 # `fmsh --tasks`, `fmsh --resume ID`...: the task commands (fmsh/tasks/commands.py).
 TASK_COMMANDS = ("tasks", "trace", "log", "resume", "cancel", "retry", "forget")
+# `fmsh --recover --from URL`, `--standby`, `--replicate status` (fmsh/replicate/commands.py).
+REPLICA_COMMANDS = ("recover", "standby", "replicate")
 
 
 def _main(argv: list[str]) -> int:
@@ -160,6 +164,10 @@ def _main(argv: list[str]) -> int:
         from fmsh.tasks.commands import main as task_main
 
         return task_main(argv[0][2:], argv[1:])
+    if argv and argv[0].startswith("--") and argv[0][2:] in REPLICA_COMMANDS:
+        from fmsh.replicate.commands import main as replica_main
+
+        return replica_main(argv[0][2:], argv[1:])
     # `fmsh check FILE` too, unless ./check is a script to run (`fmsh FILE` runs any FILE).
     if argv and (argv[0] == "--check" or (argv[0] == "check" and not os.path.isfile("check"))):
         from fmsh.check.command import main as check_main
@@ -209,6 +217,8 @@ def run(args: ShellArgs) -> int:
 def _apply_options(shell, args: ShellArgs) -> None:  # type: ignore[no-untyped-def]
     for variable, value in args.settings.items():
         shell.vars.set(variable, value)
+        if variable in _EXPORTED:
+            shell.vars.export(variable)
     for name, on in args.options:
         shell.options.set(name, on)
         if name == "allexport":
@@ -270,6 +280,8 @@ def click_main(argv: list[str]) -> int:
             "Task commands (each with its own --help): fmsh --tasks, fmsh --trace ID, "
             "fmsh --log ID [STEP], fmsh --resume ID, fmsh --cancel ID, fmsh --retry ID --from STEP, "
             "fmsh --forget ID.\n\n"
+            "Replication (pip install 'fmsh[replicate]'): fmsh --recover --from URL, fmsh --standby --from URL, "
+            "fmsh --replicate status.\n\n"
             "Checking a script without running it: fmsh --check [--json] FILE (or fmsh check FILE) "
             "reports what in it is unbounded (FILE:LINE:COL) and its worst-case duration; "
             "status 0 bounded, 1 unbounded, 2 syntax error."
@@ -285,6 +297,9 @@ def click_main(argv: list[str]) -> int:
     )
     @click.option("--ssh-config", metavar="FILE", help="The ssh config file for remote stages (FMSH_SSH_CONFIG).")
     @click.option("--inventory", metavar="FILE", help="The inventory file (FMSH_INVENTORY).")
+    @click.option(
+        "--replica", metavar="URL", help="Replicate the journal to URL: file:///path, sftp://host/path (FMSH_REPLICA)."
+    )
     @click.option("-e", "errexit", is_flag=True, help="set -e: exit when a command fails.")
     @click.option("-u", "nounset", is_flag=True, help="set -u: an unset variable is an error.")
     @click.option("-x", "xtrace", is_flag=True, help="set -x: print commands as they run.")

@@ -94,6 +94,11 @@ class Journal(ABC):
         """The task goes on with a changed script (`--accept-changes`)."""
 
     @abstractmethod
+    def fence_running(self, reason: str) -> list[int]:
+        """Mark every running task interrupted, with a `fenced` event saying why (its owner
+        lost the journal to another machine: `recover`); their ids."""
+
+    @abstractmethod
     def add_event(self, task_id: int, kind: str, epoch: int | None = None, owner: str | None = None,
                   detail: str | None = None) -> None: ...  # fmt: skip
 

@@ -383,6 +383,18 @@ class SQLiteJournal(Journal):
 
         self._write(action)
 
+    def fence_running(self, reason: str) -> list[int]:
+        def action(conn: sqlite3.Connection) -> list[int]:
+            ids = [row[0] for row in conn.execute("SELECT id FROM tasks WHERE status = 'running' ORDER BY id")]
+            for task_id in ids:
+                conn.execute(
+                    "UPDATE tasks SET status = 'interrupted', updated_at = ? WHERE id = ?", (time.time(), task_id)
+                )
+                self._event(conn, task_id, "fenced", None, None, reason)
+            return ids
+
+        return self._write(action)
+
     def add_event(
         self, task_id: int, kind: str, epoch: int | None = None, owner: str | None = None, detail: str | None = None
     ) -> None:

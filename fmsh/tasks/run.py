@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from fmsh.journal.records import HostRecord, StepRecord, TaskRecord
     from fmsh.remote.output import Sink
     from fmsh.remote.run import HostResult
+    from fmsh.replicate.control import Replication
     from fmsh.syntax.source import Pos
     from fmsh.tasks.observations import Observations
 
@@ -67,6 +68,7 @@ class TaskRun:
         replay: Replay,
         observations: Observations,
         seed: int,
+        replication: Replication | None = None,
     ) -> None:
         from fmsh.tasks.lease import Heartbeat
         from fmsh.tasks.recording import output_cap
@@ -87,6 +89,7 @@ class TaskRun:
         self.output_cap = output_cap(sh.vars.get("FMSH_JOURNAL_OUTPUT"))
         self._background: dict[int, ActiveStep] = {}  # pid -> its step, until reaped
         self._replayed = StepResult(0)  # the result of the step just replayed
+        self.replication = replication  # the journal's replica, when it has one (fmsh/replicate)
         self._install(seed)
         self.heartbeat = Heartbeat(journal, task.id, task.epoch, lease, self._lost)
 
@@ -145,6 +148,12 @@ class TaskRun:
         (then in self._replayed)."""
         if self.stop_reason is not None:
             raise TaskStopped(self.stop_reason)
+        if self.replication is not None:
+            try:
+                self.replication.check()  # another machine took the journal over: no further step
+            except TaskStopped as e:
+                self.stop_reason = e.message
+                raise
         if pos is None:  # no command has run yet: cannot happen for a step, but a key needs a place
             from fmsh.syntax.source import Pos, Source
 
@@ -200,6 +209,11 @@ class TaskRun:
         except (TaskStopped, JournalError) as e:
             self.stop_reason = e.message
             raise
+        if self.replication is not None:
+            try:
+                self.replication.sync()  # the step is acknowledged once the replica has it
+            except TaskStopped as e:
+                self.stop_reason = e.message  # its effect is done: the task stops before the next one
 
     def _abandon(self, active: ActiveStep, error: BaseException) -> None:
         """The step ended without a result: the attempt says how; a stop is reported as such."""
@@ -367,6 +381,8 @@ class TaskRun:
                 self.journal.end_task(self.id, self.epoch, outcome, status)
             except ShellError as e:
                 self.sh.report(e.message)
+        if self.replication is not None:
+            self.replication.detach()
         self.journal.close()
 
 

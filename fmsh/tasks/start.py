@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from fmsh.interp.shell import Shell
     from fmsh.journal.base import Journal, Owner
     from fmsh.journal.records import StepRecord, TaskRecord
+    from fmsh.replicate.control import Replication
 
 # What a resumed task must not take from the journal: the clock values are replayed one
 # by one (see observations.py).
@@ -53,7 +54,9 @@ def begin_task(sh: Shell, text: str, source_name: str, origin: str, name: str) -
     sh.fds.reserve_low()  # the journal's descriptors go above 9, out of the user's way
     journal = open_journal(environ)
     assert journal is not None
+    replication = None
     try:
+        replication = _replicate(environ, journal)
         owner = this_process()
         lease = lease_seconds(environ.get("FMSH_LEASE"))
         parent = environ.get("FMSH_TASK_ID") or ""
@@ -76,10 +79,23 @@ def begin_task(sh: Shell, text: str, source_name: str, origin: str, name: str) -
         task = journal.create_task(values, owner, lease)
         seed = _seed()
         journal.add_bindings(task.id, task.epoch, environment.journaled(environ) + [("random-seed", 0, str(seed))])
-        return TaskRun(sh, journal, task, owner, lease, Replay([]), Observations(), seed)
+        return TaskRun(sh, journal, task, owner, lease, Replay([]), Observations(), seed, replication)
     except BaseException:
+        if replication is not None:
+            replication.detach()
         journal.close()
         raise
+
+
+def _replicate(environ: Mapping[str, str], journal: Journal) -> Replication | None:
+    """The journal's replica, joined before the task's first write (fmsh/replicate), or
+    None when the journal does not replicate."""
+    from fmsh.replicate.control import replication_for
+
+    replication = replication_for(environ, journal.path)
+    if replication is not None:
+        replication.attach()
+    return replication
 
 
 # --- finding tasks and steps -----------------------------------------------------------
@@ -211,9 +227,15 @@ def resume(spec: str, accept_changes: bool, environ: dict[str, str], report) -> 
         text, changed = _current_text(task, report)
         here = this_process()
         lease = lease_seconds(environ.get("FMSH_LEASE"))
-        task = journal.claim_task(
-            task.id, here, lease, lambda t: _finished_refusal(t, journal) or _owner_refusal(t, here)
-        )
+        replication = _replicate(environ, journal)
+        try:
+            task = journal.claim_task(
+                task.id, here, lease, lambda t: _finished_refusal(t, journal) or _owner_refusal(t, here)
+            )
+        except BaseException:
+            if replication is not None:
+                replication.detach()
+            raise
     except BaseException:
         journal.close()
         raise
@@ -224,7 +246,8 @@ def resume(spec: str, accept_changes: bool, environ: dict[str, str], report) -> 
         task.source, task.source_hash = text, source_hash(text)
     done = sum(1 for s in steps if s.finished)
     report(f"resuming task {task.id} ({task.name}): {done} of {len(steps)} steps finished, epoch {task.epoch}")
-    return _run(task, journal, here, lease, Replay(steps, strict, changed, task.id), text, environ, report)
+    replay = Replay(steps, strict, changed, task.id)
+    return _run(task, journal, here, lease, replay, text, environ, report, replication)
 
 
 def retry(spec: str, from_step: str, environ: dict[str, str], report) -> int:  # type: ignore[no-untyped-def]
@@ -245,17 +268,24 @@ def retry(spec: str, from_step: str, environ: dict[str, str], report) -> int:  #
             for name in ("name", "origin", "source_name", "args", "cwd", "options", "parent_task", "parent_step")
         }
         values.update(source=text, source_hash=source_hash(text), retry_of=old.id, retry_from=step.seq)
-        task = journal.create_task(values, here, lease)
-        carried = journal.carry_steps(old.id, task.id, step.seq)
+        replication = _replicate(environ, journal)
+        try:
+            task = journal.create_task(values, here, lease)
+            carried = journal.carry_steps(old.id, task.id, step.seq)
+        except BaseException:
+            if replication is not None:
+                replication.detach()
+            raise
     except BaseException:
         journal.close()
         raise
     report(f"task {task.id}: a retry of task {old.id} from step {step.seq} ({carried} finished steps carried over)")
-    return _run(task, journal, here, lease, Replay(journal.steps(task.id), task_id=task.id), text, environ, report)
+    replay = Replay(journal.steps(task.id), task_id=task.id)
+    return _run(task, journal, here, lease, replay, text, environ, report, replication)
 
 
 def _run(task: TaskRecord, journal: Journal, here: Owner, lease: float, replay: Replay, text: str,
-         environ: dict[str, str], report) -> int:  # type: ignore[no-untyped-def]  # fmt: skip
+         environ: dict[str, str], report, replication: Replication | None = None) -> int:  # type: ignore[no-untyped-def]  # fmt: skip
     try:
         bindings = journal.bindings(task.id)
         restored, missing = environment.restore(bindings, environ)
@@ -263,8 +293,10 @@ def _run(task: TaskRecord, journal: Journal, here: Owner, lease: float, replay: 
             report(f"task {task.id}: {name} was set when the task began and is not set now (secrets are not journaled)")
         sh = _shell_for(task, restored)
         observations, seed = _observations(bindings)
-        run = TaskRun(sh, journal, task, here, lease, replay, observations, seed)
+        run = TaskRun(sh, journal, task, here, lease, replay, observations, seed, replication)
     except BaseException:
+        if replication is not None:
+            replication.detach()
         journal.close()
         raise
     status = sh.run_script(text, task.source_name, resumed=run)
