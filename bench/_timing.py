@@ -268,6 +268,17 @@ def common_args(parser: argparse.ArgumentParser, runs: int, warmup: int) -> None
     parser.add_argument("--quick", action="store_true", help="fewer runs / smaller sizes (smoke run, not for numbers)")
 
 
+def sizes(parser: argparse.ArgumentParser, args: argparse.Namespace, full: int, quick: int) -> tuple[int, int, int]:
+    """(runs, warm-up runs, N) from the common options and --n: 5 runs (3 with --quick),
+    1 warm-up, N = `full` (`quick` with --quick) unless given."""
+    runs = args.runs if args.runs is not None else (3 if args.quick else 5)
+    warmup = args.warmup if args.warmup is not None else 1
+    n = args.n if args.n is not None else (quick if args.quick else full)
+    if n < 1:
+        parser.error("--n must be at least 1")
+    return runs, warmup, n
+
+
 def resolve_fmsh(parser: argparse.ArgumentParser, given: str | None) -> str:
     path = given or default_fmsh()
     if path is None:

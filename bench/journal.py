@@ -170,11 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", help="directory for the temporary journals (default: the system's temp directory)")
     args = parser.parse_args(argv)
     fmsh = t.resolve_fmsh(parser, args.fmsh)
-    runs = args.runs if args.runs is not None else (3 if args.quick else 5)
-    warmup = args.warmup if args.warmup is not None else 1
-    n = args.n if args.n is not None else (200 if args.quick else 1000)
-    if n < 1:
-        parser.error("--n must be at least 1")
+    runs, warmup, n = t.sizes(parser, args, 1000, 200)
     if args.dir and not os.path.isdir(args.dir):
         parser.error(f"--dir {args.dir!r} is not a directory")
 

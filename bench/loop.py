@@ -33,11 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=None, help="loop iterations (default 100000; 20000 with --quick)")
     args = parser.parse_args(argv)
     fmsh = t.resolve_fmsh(parser, args.fmsh)
-    runs = args.runs if args.runs is not None else (3 if args.quick else 5)
-    warmup = args.warmup if args.warmup is not None else 1
-    n = args.n if args.n is not None else (20000 if args.quick else 100000)
-    if n < 1:
-        parser.error("--n must be at least 1")
+    runs, warmup, n = t.sizes(parser, args, 100000, 20000)
 
     cmd = f"i=0; while [ $i -lt {n} ]; do i=$((i+1)); done; echo $i"
     c_fmsh, c_bash = t.fmsh_against_bash(

@@ -115,9 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=None, help="steps in the task (default 10000; 1000 with --quick)")
     args = parser.parse_args(argv)
     fmsh = t.resolve_fmsh(parser, args.fmsh)
-    runs = args.runs if args.runs is not None else (3 if args.quick else 5)
-    warmup = args.warmup if args.warmup is not None else 1
-    n = args.n if args.n is not None else (1000 if args.quick else 10000)
+    runs, warmup, n = t.sizes(parser, args, 10000, 1000)
     env = {k: v for k, v in os.environ.items() if not k.startswith("FMSH_")} | {"NO_COLOR": "1"}
 
     with tempfile.TemporaryDirectory(prefix="fmsh-trace-") as tmp:

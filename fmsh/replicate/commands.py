@@ -12,8 +12,6 @@ import sys
 
 import click
 
-from fmsh.runtime.errors import ShellError
-
 NAMES = ("recover", "standby", "replicate")
 _SETTINGS = {"help_option_names": ["-h", "--help"]}
 
@@ -68,19 +66,6 @@ COMMANDS: dict[str, click.Command] = {"recover": recover, "standby": standby, "r
 
 
 def main(name: str, args: list[str]) -> int:
-    from fmsh.runtime import signals
+    from fmsh.tasks.commands import run_command
 
-    signals.install_default_handlers()
-    try:
-        result = COMMANDS[name].main(args=args, prog_name=f"fmsh --{name}", standalone_mode=False)
-    except click.exceptions.Exit as e:
-        return e.exit_code
-    except click.ClickException as e:
-        e.show()
-        return 2
-    except ShellError as e:
-        _report(f"{name}: {e.message}")
-        return e.status
-    except KeyboardInterrupt:
-        return 130
-    return int(result or 0)
+    return run_command(COMMANDS[name], name, args)

@@ -162,10 +162,15 @@ COMMANDS: dict[str, click.Command] = {
 
 def main(name: str, args: list[str]) -> int:
     """Run `fmsh --NAME ARGS`; its exit status."""
+    return run_command(COMMANDS[name], name, args)
+
+
+def run_command(command: click.Command, name: str, args: list[str]) -> int:
+    """Run one of fmsh's `--NAME` commands: a usage error is status 2, a ShellError its
+    own status with its message, a closed pipe 141, Ctrl-C 130; never a traceback."""
     from fmsh.runtime import signals
 
     signals.install_default_handlers()
-    command = COMMANDS[name]
     try:
         result = command.main(args=args, prog_name=f"fmsh --{name}", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -178,4 +183,6 @@ def main(name: str, args: list[str]) -> int:
         return e.status
     except BrokenPipeError:
         return 141
+    except KeyboardInterrupt:
+        return 130
     return int(result or 0)
