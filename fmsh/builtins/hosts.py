@@ -7,7 +7,9 @@ from fmsh.builtins.base import Builtin, UsageError, parse_flags
 
 class Hosts(Builtin):
     """One line per host: name, user, address, port, jump host, and where the settings
-    came from (inventory, ssh config). -j: JSON lines."""
+    came from: the inventory file and its section or group (`inv.toml [hosts.db1]`,
+    `hosts.ini [web]`, `inventory.yml all.children.web`, `groups.yaml @web`; with several
+    files, the one that wins first), then `ssh -G`. -j: JSON lines (with the vars)."""
 
     name = "hosts"
 

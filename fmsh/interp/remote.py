@@ -13,7 +13,8 @@ stage only):
                           before it is stopped there (1h; status 124, class timeout)
     (these two also come from the config file: see fmsh/runtime/settings.py)
     FMSH_HOST_KEYS        yes (refuse unknown keys: the default) | accept-new | no
-    FMSH_INVENTORY        the inventory file (~/.config/fmsh/inventory.toml)
+    FMSH_INVENTORY        the inventory file (~/.config/fmsh/inventory.toml), or files
+                          separated by `:`: TOML, Ansible INI/YAML, ClusterShell groups
     FMSH_SSH_CONFIG       an ssh config file for `ssh -G -F`
 """
 
@@ -94,7 +95,7 @@ class RemoteRunner:
         self.sh = shell
         self._pool: Pool | None = None
         self._reader: SSHConfigReader | None = None
-        self._inventory: tuple[str, float, Inventory] | None = None
+        self._inventory: tuple[str, tuple[tuple[str, float], ...], Inventory] | None = None
 
     # --- running a stage ----------------------------------------------------------------
 
@@ -378,17 +379,14 @@ class RemoteRunner:
         return config
 
     def inventory(self) -> Inventory:
-        from fmsh.remote.inventory import Inventory, default_path
+        from fmsh.remote.inventory import Inventory, default_path, stamp
 
         sh = self.sh
         path = sh.vars.get("FMSH_INVENTORY") or default_path(sh.vars.get("XDG_CONFIG_HOME"), sh.vars.get("HOME"))
-        try:
-            mtime = os.stat(path).st_mtime
-        except OSError:
-            mtime = -1.0
+        files = stamp(path)  # each file FMSH_INVENTORY names (a:b) with its mtime
         cached = self._inventory
-        if cached is None or cached[0] != path or cached[1] != mtime:
-            cached = self._inventory = (path, mtime, Inventory.load(path if mtime != -1.0 else None))
+        if cached is None or cached[0] != path or cached[1] != files:
+            cached = self._inventory = (path, files, Inventory.load(path))
         return cached[2]
 
     def reader(self) -> SSHConfigReader:

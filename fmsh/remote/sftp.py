@@ -68,7 +68,7 @@ def host_config(name: str, user: str | None, port: int | None, environ: Mapping[
     from fmsh.remote.sshconfig import SSHConfigReader
 
     path = environ.get("FMSH_INVENTORY") or default_path(environ.get("XDG_CONFIG_HOME"), environ.get("HOME"))
-    inventory = Inventory.load(path if os.path.exists(path) else None)
+    inventory = Inventory.load(path)  # one file or several (a:b); none that exists: empty
     entry = inventory.entry(name) or inventory.default_entry(name)
     reader = SSHConfigReader(environ.get("FMSH_SSH_CONFIG") or None)
     return reader.resolve(
