@@ -198,6 +198,7 @@ def _bracket(pattern: str, start: int) -> tuple[str | None, int]:
         negate = True
         i += 1
     items: list[str] = []
+    last = ""  # the last single character added: the low end of a range that follows
     first = True
     while i < n:
         c = pattern[i]
@@ -215,13 +216,22 @@ def _bracket(pattern: str, start: int) -> tuple[str | None, int]:
                 continue
         if c == "\\" and i + 1 < n:
             items.append(re.escape(pattern[i + 1]))
+            last = pattern[i + 1]
             i += 2
             continue
         if c == "-" and items and i + 1 < n and pattern[i + 1] != "]":
+            high = pattern[i + 2] if pattern[i + 1] == "\\" and i + 2 < n else pattern[i + 1]
+            if last and high < last:
+                # a reversed range (`[1-0]`) matches nothing, as in bash: drop it
+                items.pop()
+                i += 3 if pattern[i + 1] == "\\" else 2
+                last = ""
+                continue
             items.append("-")
             i += 1
             continue
         items.append("\\" + c if c in "\\^[]-" else c)
+        last = c
         i += 1
     return None, start
 
