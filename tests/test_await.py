@@ -560,13 +560,16 @@ def _v1_journal(path: Path) -> None:
 
 
 def test_a_version_1_journal_is_migrated(box: Box) -> None:
+    from fmsh.journal import schema
+
     _v1_journal(box.journal)
     assert box.query("PRAGMA user_version") == [(1,)]
     listed = box.run("--tasks", "--json")
     assert listed.status == 0, listed.err
     assert '"old"' in listed.out
-    assert box.query("PRAGMA user_version") == [(2,)]
-    assert [v for (v,) in box.query("SELECT version FROM schema_migrations ORDER BY version")] == [1, 2]
+    assert box.query("PRAGMA user_version") == [(schema.LATEST,)]  # and every migration after 1 ran
+    versions = [v for (v,) in box.query("SELECT version FROM schema_migrations ORDER BY version")]
+    assert versions == list(range(1, schema.LATEST + 1))
     tables = {name for (name,) in box.query("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"signals", "waits", "host_tries"} <= tables
     assert box.query("SELECT name, deadline FROM tasks") == [("old", None)]

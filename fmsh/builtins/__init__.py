@@ -67,6 +67,10 @@ REGISTRY: dict[str, str] = {
     "retry": "tasks:Retry",
     "forget": "tasks:Forget",
     "signal": "signal:Signal",
+    "__lock": "stdlib:Lock",  # the primitives of the standard library (builtins/*.fmsh)
+    "__unlock": "stdlib:Unlock",
+    "__batches": "stdlib:Batches",
+    "__in_task": "stdlib:InTask",
 }
 
 

@@ -27,6 +27,12 @@ def kinds(builtin: Builtin, name: str, everything: bool) -> list[tuple[str, str]
         found.append(("function", function_text(sh.functions[name])))
     if sh.builtin(name) is not None:
         found.append(("builtin", ""))
+    if name not in sh.functions and "/" not in name:
+        from fmsh.interp.simple import stdlib_index
+
+        path = stdlib_index().get(name)
+        if path is not None:  # a function once called (autoload)
+            found.append(("function", f"(in the fmsh standard library, read when first called: {path})"))
     if found and not everything:
         return found[:1]
     found.extend(("file", path) for path in file_paths(builtin, name, everything))

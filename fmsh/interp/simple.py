@@ -1,6 +1,12 @@
 """Simple commands: assignments, then a function, a builtin or an external program.
 
-Lookup order is bash's: functions, builtins, then PATH (remembered by `hash`).
+Lookup order: functions, builtins, the standard library, then PATH (remembered by
+`hash`). bash's, with the standard library (builtins/*.fmsh, installed as fmsh/stdlib)
+before PATH: a name that is neither a function nor a builtin, and that a library file
+defines (`rolling.fmsh` defines `rolling`), is read from that file and called (autoload);
+it is a function from then on. Its names are fmsh's own (rolling, lock...), so a script
+gets the library whatever a machine has on its PATH; the user's own function of the same
+name wins, and `command NAME` skips the library as it skips functions.
 Assignments before a builtin or function are visible to it only; before an external
 program they go into its environment only.
 """
@@ -24,6 +30,24 @@ if TYPE_CHECKING:
 
 DECLARATION_BUILTINS = frozenset(["declare", "typeset", "local", "export", "readonly"])
 MAX_CALL_DEPTH = 1000
+
+# The standard library's index, name -> file: read from its folder the first time a
+# command is neither a function nor a builtin (`fmsh -c 'echo hi'` never reads it).
+_stdlib: dict[str, str] | None = None
+
+
+def stdlib_index() -> dict[str, str]:
+    global _stdlib
+    if _stdlib is None:
+        import fmsh
+
+        folder = os.path.join(os.path.dirname(fmsh.__file__), "stdlib")
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            names = []
+        _stdlib = {name[:-5]: os.path.join(folder, name) for name in names if name.endswith(".fmsh")}
+    return _stdlib
 
 
 class ArrayValue:
@@ -95,6 +119,11 @@ class SimpleCommandRunner:
             if task is not None and not task.depth and builtin.is_step(argv):
                 return task.run_step("builtin", sh.current_pos, lambda: StepResult(run_builtin())).exit_status
             return run_builtin()
+        if not skip_functions and name in stdlib_index():
+            library = self.autoload(name)
+            return self._with_temp_assignments(
+                assignments, lambda: self.ev.with_redirects(redirects, lambda: self.call_function(library, argv))
+            )
         if task is not None and not task.depth and not tail:
             if name == "sleep" and not redirects and not assignments:
                 seconds = durable_seconds(argv[1:])
@@ -264,6 +293,34 @@ class SimpleCommandRunner:
             sh.call_stack.pop()
             sh.vars.pop_scope()
             sh.positional = saved_positional
+
+    def autoload(self, name: str) -> ast.FunctionDef:
+        """The standard library's function `name`: its file is run (it defines the
+        function, and nothing else should happen there), without the user's aliases."""
+        from fmsh.syntax.errors import ParseError
+        from fmsh.syntax.parser import parse
+        from fmsh.syntax.source import Source
+
+        sh = self.sh
+        path = stdlib_index()[name]
+        shown = f"stdlib/{name}.fmsh"  # the same on every machine: a step's key, in a resumed task
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "surrogateescape")
+            program = parse(Source(shown, text), None)
+        except OSError as e:
+            raise ShellError(f"{name}: cannot read the standard library's {path}: {e.strerror}", status=127) from None
+        except ParseError as e:
+            raise ShellError(f"{name}: the standard library's {path} is broken: {e.render()}", status=127) from None
+        where = sh.current_pos
+        try:
+            sh.run_top_level(program)
+        finally:
+            sh.current_pos = where
+        function = sh.functions.get(name)
+        if function is None:
+            raise ShellError(f"{name}: the standard library's {path} does not define {name}", status=127)
+        return function
 
     # --- external programs --------------------------------------------------------------
 

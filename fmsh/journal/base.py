@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         EventRecord,
         HostRecord,
         HostTryRecord,
+        LockRecord,
         SignalRecord,
         StepRecord,
         TaskRecord,
@@ -175,6 +176,31 @@ class Journal(ABC):
         `deadline`, now delivered to it ("" for a signal without a value); or None. A step
         that runs again gets the signal already delivered to it. When none is taken and
         the deadline has passed, the wait is marked timed out in the same transaction."""
+
+    # --- locks (`lock NAME`) --------------------------------------------------------------
+
+    @abstractmethod
+    def acquire_lock(
+        self, name: str, holder: str, owner: Owner, lease: float, gone: Callable[[LockRecord], bool]
+    ) -> tuple[bool, LockRecord]:
+        """Take lock `name` for `holder` (`task ID` or HOST:PID), in one transaction, when it
+        is free, its lease has expired, `gone(lock)` says its holder can no longer hold it,
+        or `holder` has it already (then it is renewed, same epoch). Taking it adds one to
+        its epoch. Returns whether `holder` has it now, and the lock as it now is."""
+
+    @abstractmethod
+    def renew_locks(self, locks: list[tuple[str, int]], holder: str, lease: float) -> list[str]:
+        """Extend the lease of these (name, epoch) locks of `holder`; the names it no longer
+        holds (expired and taken by another, or forced open)."""
+
+    @abstractmethod
+    def release_lock(self, name: str, holder: str | None) -> tuple[bool, LockRecord | None]:
+        """Free lock `name` if `holder` holds it (None: whoever does: `unlock -f`). Returns
+        whether it was released, and the lock as it was (None: never taken)."""
+
+    @abstractmethod
+    def locks(self) -> list[LockRecord]:
+        """The locks held now (lease not expired), by name."""
 
     # --- reading ------------------------------------------------------------------------
 

@@ -207,3 +207,19 @@ class HostTryRecord(Record):
         """The column `try`."""
         value: int = getattr(self, "try")
         return value
+
+
+class LockRecord(Record):
+    __slots__ = (
+        "name", "holder", "epoch", "acquired_at", "expires_at", "owner_host", "owner_pid", "owner_started",
+        "released_at",
+    )  # fmt: skip
+    name: str
+    holder: str | None  # `task ID` or HOST:PID; None when free
+    epoch: int  # the fencing token: one more at every acquisition (kept when released)
+    acquired_at: float | None
+    expires_at: float | None  # the lease: renewed by the holder's heartbeat
+    owner_host: str | None  # the process that holds it (for a task: its shell)
+    owner_pid: int | None
+    owner_started: str | None  # BOOT:TICKS, tells a reused pid apart
+    released_at: float | None

@@ -200,10 +200,33 @@ def _signals_waits_tries(db: sqlite_utils.Database) -> None:
     db.table("tasks").add_column("deadline", float)
 
 
+def _locks(db: sqlite_utils.Database) -> None:
+    """Version 3: locks (`lock NAME`), mutexes shared by the shells and tasks that use this
+    journal. A row stays when its lock is released (holder NULL), so that its epoch, the
+    fencing token, only ever goes up."""
+    db.table("locks").create(
+        {
+            "name": str,
+            "holder": str,
+            "epoch": int,
+            "acquired_at": float,
+            "expires_at": float,
+            "owner_host": str,
+            "owner_pid": int,
+            "owner_started": str,
+            "released_at": float,
+        },
+        pk="name",
+        not_null={"epoch"},
+        defaults={"epoch": 0},
+    )
+
+
 # Version N is reached by running MIGRATIONS[N - 1].
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _initial),
     ("signals, waits, host tries, task deadline", _signals_waits_tries),
+    ("locks", _locks),
 ]
 LATEST = len(MIGRATIONS)
 

@@ -28,6 +28,7 @@ from fmsh.journal.records import (
     EventRecord,
     HostRecord,
     HostTryRecord,
+    LockRecord,
     SignalRecord,
     StepRecord,
     TaskRecord,
@@ -696,6 +697,80 @@ class SQLiteJournal(Journal):
             return None
 
         return self._write(action)
+
+    # --- locks ----------------------------------------------------------------------------
+
+    def acquire_lock(
+        self, name: str, holder: str, owner: Owner, lease: float, gone: Callable[[LockRecord], bool]
+    ) -> tuple[bool, LockRecord]:
+        def action(conn: sqlite3.Connection) -> tuple[bool, LockRecord]:
+            now = time.time()
+            row = conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+            lock = LockRecord.from_row(row) if row is not None else None
+            # Held by `holder` already: a task (whichever process runs it now), or this very
+            # process (not another that reuses its pid).
+            mine = (
+                lock is not None
+                and lock.holder == holder
+                and (holder.startswith("task ") or lock.owner_started == owner.started)
+            )
+            if lock is not None and lock.holder is not None and not mine:
+                expired = lock.expires_at is None or lock.expires_at < now
+                if not expired and not gone(lock):
+                    return False, lock
+            epoch = (lock.epoch if lock is not None else 0) + (0 if mine else 1)
+            acquired = lock.acquired_at if mine and lock is not None else now
+            conn.execute(
+                "INSERT INTO locks (name, holder, epoch, acquired_at, expires_at, owner_host, owner_pid, "
+                "owner_started, released_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, epoch = excluded.epoch, "
+                "acquired_at = excluded.acquired_at, expires_at = excluded.expires_at, "
+                "owner_host = excluded.owner_host, owner_pid = excluded.owner_pid, "
+                "owner_started = excluded.owner_started, released_at = NULL",
+                (name, holder, epoch, acquired, now + lease, owner.host, owner.pid, owner.started),
+            )
+            taken = conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+            return True, LockRecord.from_row(taken)
+
+        return self._write(action)
+
+    def renew_locks(self, locks: list[tuple[str, int]], holder: str, lease: float) -> list[str]:
+        def action(conn: sqlite3.Connection) -> list[str]:
+            expires = time.time() + lease
+            lost = []
+            for name, epoch in locks:
+                changed = conn.execute(
+                    "UPDATE locks SET expires_at = ? WHERE name = ? AND holder = ? AND epoch = ?",
+                    (expires, name, holder, epoch),
+                ).rowcount
+                if not changed:
+                    lost.append(name)
+            return lost
+
+        return self._write(action)
+
+    def release_lock(self, name: str, holder: str | None) -> tuple[bool, LockRecord | None]:
+        def action(conn: sqlite3.Connection) -> tuple[bool, LockRecord | None]:
+            row = conn.execute("SELECT * FROM locks WHERE name = ?", (name,)).fetchone()
+            if row is None:
+                return False, None
+            lock = LockRecord.from_row(row)
+            if lock.holder is None or (holder is not None and lock.holder != holder):
+                return False, lock
+            conn.execute(
+                "UPDATE locks SET holder = NULL, expires_at = NULL, owner_host = NULL, owner_pid = NULL, "
+                "owner_started = NULL, released_at = ? WHERE name = ?",
+                (time.time(), name),
+            )
+            return True, lock
+
+        return self._write(action)
+
+    def locks(self) -> list[LockRecord]:
+        rows = self._read(
+            "SELECT * FROM locks WHERE holder IS NOT NULL AND expires_at >= ? ORDER BY name", (time.time(),)
+        )
+        return [LockRecord.from_row(r) for r in rows]
 
     # --- reading ------------------------------------------------------------------------
 
