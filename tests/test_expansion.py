@@ -308,8 +308,11 @@ GLOBBING = Table(
     ("globstar", GLOB_FILES + "shopt -s globstar; echo d/**", "d/ d/e d/e/f d/g\n"),
     ("extglob", "touch a.c b.h c.o; shopt -s extglob\necho *.@(c|h) !(*.o)", "a.c b.h a.c b.h\n"),
     # a host pattern left unquoted: its reversed range `1-0` matches nothing, the rest still does
-    ("reversed-range", "touch web0 web2; echo web[01-03] web[3-1]; [[ 3 == [01-03] ]] && echo 3",
-     "web0 web[3-1]\n3\n"),  # fmt: skip
+    (
+        "reversed-range",
+        "touch web0 web2; echo web[01-03] web[3-1]; [[ 3 == [01-03] ]] && echo 3",
+        "web0 web[3-1]\n3\n",
+    ),  # fmt: skip
 )
 
 

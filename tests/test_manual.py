@@ -44,8 +44,43 @@ def test_every_option_is_documented() -> None:
         assert option in text, option
 
 
-@pytest.mark.skipif(shutil.which("groff") is None, reason="groff is not installed; the page is not rendered")
+def _commands() -> dict[str, object]:
+    from fmsh.replicate.commands import COMMANDS as REPLICA
+    from fmsh.tasks.commands import COMMANDS as TASKS
+
+    return {**TASKS, **REPLICA}
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_command_and_its_options_are_documented(name: str) -> None:
+    """`fmsh --trace ID --otel-json FILE`...: each --NAME command and each of its options."""
+    import click
+
+    text = MANUAL.read_text().replace("\\-", "-")
+    assert f"--{name}" in text or f".B {name}" in text or f'.BI "{name} ' in text, name
+    command = _commands()[name]
+    assert isinstance(command, click.Command)
+    for param in command.params:
+        for option in getattr(param, "opts", []):
+            if option.startswith("-") and option not in ("-h", "--help"):
+                assert option in text, f"{name} {option}"
+
+
+def test_every_option_of_the_command_line_is_documented() -> None:
+    import re
+
+    from conftest import run_fmsh
+
+    text = MANUAL.read_text().replace("\\-", "-")
+    shown = run_fmsh("--help").out
+    options = set(re.findall(r"^  (-[-a-zA-Z]+)", shown, re.MULTILINE))
+    assert {"--replica", "--inventory", "--ssh-config", "-c"} <= options
+    for option in options:
+        assert option in text, option
+
+
 def test_manual_renders_without_warnings() -> None:
+    assert shutil.which("groff"), "groff is not installed: run tests/setup (it installs groff-base)"
     proc = subprocess.run(["groff", "-man", "-Tutf8", "-ww", "-z", str(MANUAL)], capture_output=True, text=True)
     assert proc.returncode == 0
     assert proc.stderr == ""
