@@ -26,7 +26,7 @@
 #               "NAME", ...}: about 60 ms; nothing without a journal (FMSH_JOURNAL as fmsh
 #               finds it).
 #   host names  the inventory, FMSH_INVENTORY or $XDG_CONFIG_HOME (~/.config)/fmsh/
-#               inventory.toml, read by fmsh's own code (fmsh/remote/inventory.py) in the
+#               inventory.toml, listed by `python -m fmsh.remote.hostnames` in the
 #               Python that runs fmsh (the #! line of the fmsh launcher, else python3): each
 #               [hosts] nodeset such as "web[01-20]" and each group expanded to its hosts as
 #               fmsh expands them, about 70 ms. (`fmsh -c 'hosts PATTERN'` needs a pattern
@@ -143,22 +143,7 @@ function __fmsh_hosts
         set python (string sub -s 3 -- $line | string split ' ')
     end
     command -q $python[1]; or return
-    $python -c '
-import os
-from fmsh.remote.inventory import Inventory, default_path
-from fmsh.remote.nodeset import node_names
-env = os.environ
-inventory = Inventory.load(env.get("FMSH_INVENTORY") or default_path(env.get("XDG_CONFIG_HOME"), env.get("HOME")))
-hosts = {name: [] for name in inventory.hosts}
-for group in inventory.groups:
-    try:
-        for name in node_names(group, inventory):
-            hosts.setdefault(name, []).append(group)
-    except Exception:
-        pass
-for name, groups in hosts.items():
-    print(name + "\t" + ("group " + ", ".join(groups) if groups else "inventory host"))
-' 2>/dev/null
+    $python -m fmsh.remote.hostnames 2>/dev/null
 end
 
 # A replica URL: file:///PATH or sftp://[USER@]HOST/PATH (no space after these).
