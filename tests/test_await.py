@@ -8,7 +8,6 @@ with `fmsh --resume ID`.
 
 from __future__ import annotations
 
-import http.server
 import os
 import signal
 import socket
@@ -21,6 +20,7 @@ from pathlib import Path
 import journalbox
 import pytest
 from conftest import TRACEBACK, run_fmsh
+from httpserver import AnswerServer
 from sshd import wait_until
 
 
@@ -129,43 +129,12 @@ def test_a_bad_host_port_from_an_expansion_is_status_2(box: Box) -> None:
 # --- await http -------------------------------------------------------------------------
 
 
-class _Server:
-    """A local HTTP server whose answers are a list: (status, body), the last repeated."""
-
-    def __init__(self, answers: list[tuple[int, str]]) -> None:
-        self.answers = answers
-        self.requests = 0
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                index = min(server.requests, len(server.answers) - 1)
-                server.requests += 1
-                status, body = server.answers[index]
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/health"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def server_factory():  # type: ignore[no-untyped-def]
-    made: list[_Server] = []
+    made: list[AnswerServer] = []
 
-    def make(answers: list[tuple[int, str]]) -> _Server:
-        server = _Server(answers)
+    def make(answers: list[tuple[int, str]]) -> AnswerServer:
+        server = AnswerServer(answers)
         made.append(server)
         return server
 

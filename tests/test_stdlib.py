@@ -7,20 +7,19 @@ journal's migration 3, table `locks`).
 
 from __future__ import annotations
 
-import http.server
 import os
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import journalbox
 import pytest
 from conftest import FMSH_ARGV, TRACEBACK, run_fmsh, run_remote
+from httpserver import AnswerServer
 from sshd import on_host, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -367,42 +366,15 @@ def test_rolling_usage(fmsh, args: str, message: str) -> None:  # type: ignore[n
 # --- wait_healthy (a local HTTP server) ---------------------------------------------------
 
 
-class _Server:
-    def __init__(self, answers: list[int]) -> None:
-        self.answers = answers
-        self.paths: list[str] = []
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                status = server.answers[min(len(server.paths), len(server.answers) - 1)]
-                server.paths.append(self.path)
-                self.send_response(status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/health"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
 def http_server():  # type: ignore[no-untyped-def]
-    server = _Server([200])
+    server = AnswerServer([(200, "ok")])
     yield server
     server.close()
 
 
 def test_wait_healthy_waits_for_a_2xx() -> None:
-    server = _Server([503, 503, 204])
+    server = AnswerServer([(503, ""), (503, ""), (204, "")])
     try:
         started = time.monotonic()
         r = run_fmsh("-c", f"wait_healthy {server.url} 20s; echo status=$?")
@@ -413,7 +385,7 @@ def test_wait_healthy_waits_for_a_2xx() -> None:
 
 
 def test_wait_healthy_times_out_with_124() -> None:
-    server = _Server([500])
+    server = AnswerServer([(500, "")])
     try:
         started = time.monotonic()
         r = run_fmsh("-c", f"wait_healthy {server.url} 1500ms; echo status=$?")
