@@ -198,6 +198,27 @@ def ratio_line(num: Case, den: Case, target: float | None = None, what: str = ""
     return line + f"  [ratio of mins: {min(num.wall) / min(den.wall):.2f}x]"
 
 
+# --- results for bench/run's report ------------------------------------------
+
+
+def record(bench: str, cases: Sequence[Case], **extra: object) -> None:
+    """Append this bench's results as one JSON line to the file $BENCH_JSON names (set by
+    `bench/run`, which writes the report from them); nothing when it is not set. `extra`:
+    what the report needs beyond the cases (the host count, N, a derived figure...)."""
+    path = os.environ.get("BENCH_JSON")
+    if not path:
+        return
+    import json
+
+    record = {
+        "bench": bench,
+        "cases": [{"label": c.label, "wall": c.wall, "cpu": c.cpu, "ok": c.ok, "error": c.error} for c in cases],
+        **extra,
+    }
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
 # --- locating the programs --------------------------------------------------
 
 
