@@ -148,3 +148,9 @@ def test_remote_stage_in_a_subshell_and_in_the_background(ssh_lab) -> None:  # t
     )
     r = run_remote(ssh_lab, script)
     assert r.out == "parent\nsubshell\nbackground\nin-function\nparent-again\n", r.err
+
+
+def test_a_shell_builtin_runs_in_the_remote_shell(ssh_lab) -> None:  # type: ignore[no-untyped-def]
+    """`exit`, `cd`, `test`... are the remote /bin/sh's own: not exec'd as programs."""
+    r = run_remote(ssh_lab, "@host01 exit 4; echo $?; @host01 cd /; echo $?; @host01 test -d /nonexistent; echo $?")
+    assert r.out == "4\n0\n1\n", r.err

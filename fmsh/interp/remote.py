@@ -233,7 +233,7 @@ class RemoteRunner:
         """Run `argv` on the hosts quietly, for its status (each try of an `await ... on
         @hosts`): one connect attempt, at most `seconds`; Ctrl-C stops it on the hosts."""
         from fmsh.remote.output import Quiet
-        from fmsh.remote.run import RemoteRun, wrap
+        from fmsh.remote.run import RemoteRun, argv_script, wrap
 
         settings = self.settings()
         if seconds is not None:
@@ -244,7 +244,7 @@ class RemoteRunner:
             self.pool(),
             settings,
             targets,
-            wrap(" ".join(posix_quote(a) for a in argv), replace=True),
+            wrap(*argv_script(argv)),
             None,
             Quiet([t.name for t in targets], 1, 2),
             interrupted=_sigint_arrived,
@@ -294,7 +294,7 @@ class RemoteRunner:
         command line for the remote shell, as ssh takes it (`@h 'cat > /srv/x'`). A block:
         its text, with the local values of the variables it uses set first. In a task,
         FMSH_TASK_ID and FMSH_STEP are exported to it (`environment`)."""
-        from fmsh.remote.run import wrap
+        from fmsh.remote.run import argv_script, wrap
 
         sh = self.sh
         if node.block is None:
@@ -303,7 +303,8 @@ class RemoteRunner:
                 raise ShellError("a remote stage needs a command")
             if len(argv) == 1:
                 return wrap(argv[0], replace=False, environment=environment)
-            return wrap(" ".join(posix_quote(a) for a in argv), replace=True, environment=environment)
+            script, replace = argv_script(argv)
+            return wrap(script, replace=replace, environment=environment)
         lines = []
         for name in node.block_names:
             value = sh.vars.get(name)

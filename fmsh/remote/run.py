@@ -73,6 +73,20 @@ class HostResult:
 
 _PID_LINE = b"fmsh-pid "
 
+# What the remote /bin/sh runs itself: `exec exit 4` would look for a program named exit.
+SHELL_BUILTINS = frozenset(
+    ". : alias bg break cd command continue eval exec exit export false fg getopts hash jobs kill "
+    "read readonly return set shift source test times trap true type ulimit umask unalias unset wait [".split()
+)
+
+
+def argv_script(argv: list[str]) -> tuple[str, bool]:
+    """A command's argv as remote shell text, quoted word by word, and whether it may
+    replace the shell (`exec`): not when it is one of the shell's own builtins."""
+    from fmsh.expand.quote import posix_quote
+
+    return " ".join(posix_quote(a) for a in argv), argv[0] not in SHELL_BUILTINS
+
 
 def wrap(script: str, replace: bool, environment: dict[str, str] | None = None) -> str:
     """The command line sent to the remote login shell: /bin/sh reports its pid (the
