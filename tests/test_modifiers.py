@@ -227,3 +227,10 @@ def test_bad_values_from_variables_are_reported_when_run(fmsh) -> None:  # type:
     assert "timeout: `soon': not a duration" in r.err
     assert "retry `x': not a whole number, 1 or more" in r.err
     assert TRACEBACK not in r.err
+
+
+def test_modifiers_after_bang_and_time(fmsh) -> None:  # type: ignore[no-untyped-def]
+    """`! retry 3 cmd` negates the modified pipeline (it is not the task command `retry`)."""
+    r = fmsh("! retry 2 backoff 10ms false; echo $?; ! timeout 1s true | cat; echo $?; time -p timeout 1s true")
+    assert r.out == "0\n1\n", r.err
+    assert r.err.count("retry: attempt 1 of 2 failed") == 1 and "real" in r.err

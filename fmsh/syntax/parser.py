@@ -172,6 +172,9 @@ class CommandParser:
             self.next()
             negated = not negated
             tok = self.peek()
+        if tok.kind == WORD and tok.literal in MODIFIERS and modifier_ahead(self, tok):
+            # `! retry 3 cmd`, `time timeout 5s cmd`: the modifiers take the rest of the pipeline
+            return ast.Pipeline(pos, [parse_modified(self)], negated, [], timed)
         commands = [self.parse_command()]
         stderr_too: list[bool] = []
         while self.peek().kind in ("|", "|&"):
