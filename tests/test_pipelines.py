@@ -221,3 +221,12 @@ AND_OR = Table(
 @pytest.mark.parametrize("table, case", AND_OR.params())
 def test_and_or(table: Table, case: str, tmp_path_factory: pytest.TempPathFactory) -> None:
     check_case(table, case, tmp_path_factory)
+
+
+def test_time_reports_in_bash_and_posix_formats(fmsh) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    r = fmsh("time -p sleep 0.1; time true")
+    posix = r"real 0\.1\d\nuser \d+\.\d\d\nsys \d+\.\d\d\n"
+    bash = r"\nreal\t0m0\.\d{3}s\nuser\t0m0\.\d{3}s\nsys\t0m0\.\d{3}s\n"
+    assert re.fullmatch(posix + bash, r.err), r.err

@@ -49,13 +49,14 @@ class PipelineRunner:
             user = after.user - before.user + after.children_user - before.children_user
             system = after.system - before.system + after.children_system - before.children_system
             real = time.monotonic() - start
-            report = "".join(
-                f"{label}\t{int(value // 60)}m{value % 60:.3f}s\n"
-                for label, value in (("real", real), ("user", user), ("sys", system))
-            )
+            times = (("real", real), ("user", user), ("sys", system))
+            if node.timed == "posix":  # `time -p`: POSIX's format
+                report = "".join(f"{label} {value:.2f}\n" for label, value in times)
+            else:
+                report = "\n" + "".join(f"{label}\t{int(value // 60)}m{value % 60:.3f}s\n" for label, value in times)
             from fmsh.interp.shell import write_fd
 
-            write_fd(2, "\n" + report)
+            write_fd(2, report)
 
     def _run_pipeline(self, node: ast.Pipeline) -> int:
         sh = self.sh

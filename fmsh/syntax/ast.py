@@ -331,12 +331,13 @@ class RemoteCommand(Command):
 
 
 class Pipeline(Command):
-    """`a | b | c`; `negated` for `!`; `stderr_too[i]` for a `|&` after stage i."""
+    """`a | b | c`; `negated` for `!`; `stderr_too[i]` for a `|&` after stage i; `timed`
+    for `time` ("bash") and `time -p` ("posix"), else ""."""
 
     commands: list[Command]
     negated: bool
     stderr_too: list[bool]
-    timed: bool
+    timed: str
 
 
 class AndOr(Command):

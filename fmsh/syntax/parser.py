@@ -160,13 +160,15 @@ class CommandParser:
         if tok.kind == WORD and tok.literal in MODIFIERS and modifier_ahead(self, tok):
             return parse_modified(self)
         pos = self._pos(tok)
-        timed = negated = False
+        negated = False
+        timed = ""
         if tok.kind == WORD and tok.literal == "time":
             self.next()
-            timed = True
+            timed = "bash"
             tok = self.peek()
             if tok.kind == WORD and tok.literal == "-p":
                 self.next()
+                timed = "posix"
                 tok = self.peek()
         while tok.kind == WORD and tok.literal == "!":
             self.next()
