@@ -417,6 +417,17 @@ def main(argv: list[str] | None = None) -> int:
             med = statistics.median(vals)
             verdict = "MET" if med < KEY_TARGET else "NOT MET"
             print(f"fmsh keystroke {what} median: {t.fmt_time(med)} -- target < {t.fmt_time(KEY_TARGET)}: {verdict}")
+    keys = [
+        t.Case(f"{sh.name}: keystroke redraw done", sh.argv, wall=list(sh.keys_done), error=sh.error) for sh in shells
+    ]
+    measured = [*(sh.prompt for sh in shells), *(sh.editor for sh in shells if sh.editor.wall)]
+    measured += [*(sh.first for sh in shells), *keys]
+    others = [sh.name for sh in shells[1:]]
+    compare = [
+        [f"fmsh: {what}", [f"{o}: {what}" for o in others]]
+        for what in ("first prompt", "first output", "keystroke redraw done")
+    ]
+    t.record("interactive", measured, compare=compare, xonsh="run" if x is not None else "not installed")
     status = 0
     for sh in shells:
         if sh.error is not None:

@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         verdict = "MET" if per_step * 1000 <= TARGET_MS else "NOT MET"
         print(f"target: <= {TARGET_MS:g} ms added per step: {verdict}")
-    lines, _ = per_step_lines(task_full, plain, n)
+    lines, per_step_full = per_step_lines(task_full, plain, n)
     for line in lines:
         print(line)
     print("  (informational, no target)")
@@ -221,6 +221,14 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     for line in t.failures(cases):
         print(line)
+    per_step_ms = {"journal, SYNC=normal": per_step, "journal, SYNC=full": per_step_full}
+    t.record(
+        "journal",
+        cases,
+        n=n,
+        compare=[[task.label, [plain.label]], [task_full.label, [plain.label]]],
+        per_step_ms={k: v * 1000 for k, v in per_step_ms.items() if v is not None},
+    )
     return 0 if all(c.ok for c in cases) else 1
 
 

@@ -46,6 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     print(t.ratio_line(c_fmsh, c_bash, None, "fmsh / bash"))
     for line in t.failures(cases):
         print(line)
+    t.record("loop", cases, n=n)
     return 0 if all(c.ok for c in cases) else 1
 
 

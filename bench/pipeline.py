@@ -132,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     print(t.ratio_line(c_fmsh, c_bash, TARGET, "fmsh / bash"))
     for line in t.failures(cases):
         print(line)
+    t.record("pipeline", cases, size_mb=size_mb)
     if runs < 5 or size_mb < 500:
         print("\nnote: fewer than 5 runs or a file under 500 MiB; use the defaults for numbers to quote")
     return 0 if all(c.ok for c in cases) else 1

@@ -200,6 +200,14 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     for line in t.failures(cases):
         print(line)
+    extra: dict[str, object] = {}
+    if all(c.ok for c in cases):
+        extra["per_step_ms"] = {"replicated (file replica)": (rep.median() - plain.median()) / n * 1000}
+        extra["fixed_ms"] = (rep0.median() - plain0.median()) * 1000
+        extra["per_step_without_fixed_ms"] = (
+            ((rep.median() - rep0.median()) - (plain.median() - plain0.median())) / n * 1000
+        )
+    t.record("replicate", cases, n=n, compare=[[rep.label, [plain.label]]], **extra)
     return 0 if all(c.ok for c in cases) else 1
 
 

@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {line}")
     if runs < 20:
         print("\nnote: fewer than 20 runs per command; use the default for numbers to quote")
+    t.record("startup", cases, compare=[[c_true.label, [c_py.label, c_bash.label]]], import_check=verdict)
     return 0 if all(c.ok for c in cases) else 1
 
 

@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"throughput fmsh / OpenSSH (medians): {ratio:.2f}x -- target >= {TARGET}x: {verdict}")
             for line in t.failures(cases):
                 print(line)
+            t.record("stream", cases, size_mb=size_mb)
         finally:
             lab.stop()
     return 0 if all(c.ok for c in cases) else 1

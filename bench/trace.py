@@ -150,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = t.failures(cases)
     for line in problems:
         print(line)
+    t.record("trace", cases, n=n, compare=[[c.label, [floor.label]] for c in (tree, as_json, html)])
     return 1 if problems else 0
 
 
