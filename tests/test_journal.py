@@ -528,3 +528,70 @@ def test_journal_none_runs_a_task_without_a_journal(tmp_path: Path, monkeypatch:
     assert (os.listdir(home), os.listdir(state), os.listdir(work)) == ([], [], [])
     assert run_fmsh("--tasks", env=env, cwd=work).out == "no tasks: FMSH_JOURNAL=none (tasks run without a journal)\n"
     assert os.listdir(work) == []
+
+
+# --- reading a big journal: a step at a time, summaries counted by SQLite ---------------
+
+
+def _journal_with_steps(path: Path, steps: dict[str, list[int | None]]):  # type: ignore[no-untyped-def]
+    """A journal (through fmsh's journal module) with one task per entry of `steps`: the
+    exit status of each of its steps, None for a step still in flight."""
+    from fmsh.journal.sqlite import SQLiteJournal
+    from fmsh.tasks.owner import this_process
+
+    journal = SQLiteJournal(str(path))
+    owner = this_process()
+    ids = []
+    for name, statuses in steps.items():
+        values = {"name": name, "origin": "command", "source_name": "-c", "source": "x", "source_hash": "h"}
+        task = journal.create_task(values, owner, 30.0)
+        ids.append(task.id)
+        for seq, status in enumerate(statuses, 1):
+            row = {"seq": seq, "key": f"1:{seq}", "kind": "command", "location": f"-c:1:{seq}", "text": "cmd",
+                   "context": "", "fingerprint": str(seq), "tested": 1 if status == 3 else 0}  # fmt: skip
+            journal.start_step(task.id, task.epoch, row, True, 1, str(owner), [])
+            if status is not None:
+                journal.finish_step(task.id, task.epoch, seq, 1, {"exit_status": status})
+    return journal, ids
+
+
+def test_step_summary_counts_steps_and_failures_in_batches(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fmsh.journal import sqlite as journal_sqlite
+
+    # 1 failed at 2 and 4; 2 clean; 3 tested its failure (not the task's) and stopped at 3;
+    # 4 none yet.
+    journal, ids = _journal_with_steps(tmp_path / "j.db", {"a": [0, 1, 0, 2], "b": [0, 0], "c": [3, 0, None], "d": []})
+    try:
+        expected = {ids[0]: (4, [2, 4]), ids[1]: (2, []), ids[2]: (3, [])}
+        assert journal.step_summary(ids + [999]) == expected
+        monkeypatch.setattr(journal_sqlite, "_BATCH", 2)  # the ids bound a few at a time
+        assert journal.step_summary(ids + [999]) == expected
+        assert journal.step_summary([]) == {}
+    finally:
+        journal.close()
+
+
+def test_step_reads_one_step_by_number_or_where_the_task_stopped(tmp_path: Path) -> None:
+    journal, (stopped, finished) = _journal_with_steps(tmp_path / "j.db", {"a": [0, 1, None], "b": [0, 0]})
+    try:
+        step = journal.step(stopped, 2)
+        assert step is not None and (step.seq, step.exit_status, step.finished) == (2, 1, True)
+        step = journal.step(stopped)
+        assert step is not None and (step.seq, step.finished) == (3, False)
+        assert journal.step(finished) is None  # every step finished
+        assert journal.step(finished, 7) is None
+        assert [s.as_dict() for s in journal.steps(stopped)][1] == journal.step(stopped, 2).as_dict()  # type: ignore[union-attr]
+    finally:
+        journal.close()
+
+
+def test_record_from_a_row_or_a_mapping() -> None:
+    from fmsh.journal.records import EventRecord
+
+    conn = sqlite3.connect(":memory:")
+    conn.row_factory = sqlite3.Row
+    row = conn.execute("SELECT 7 AS id, 3 AS task_id, 'created' AS kind, 'x' AS other").fetchone()
+    event = EventRecord.from_row(row)
+    assert (event.id, event.task_id, event.kind, event.at, event.detail) == (7, 3, "created", None, None)
+    event = EventRecord.from_row({"id": 8, "kind": "claimed"})
+    assert (event.id, event.kind, event.task_id) == (8, "claimed", None)

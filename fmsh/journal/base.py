@@ -223,6 +223,11 @@ class Journal(ABC):
         """In the order they first ran."""
 
     @abstractmethod
+    def step(self, task_id: int, seq: int | None = None) -> StepRecord | None:
+        """The step numbered `seq`; with None, the first that has not finished (where a
+        stopped task stopped). None when there is no such step."""
+
+    @abstractmethod
     def hosts(self, task_id: int, seq: int | None = None) -> list[HostRecord]: ...
 
     @abstractmethod

@@ -25,9 +25,12 @@ class Record:
     @classmethod
     def from_row(cls, row: Mapping[str, Any] | sqlite3.Row) -> Self:
         record = cls.__new__(cls)
-        keys = row.keys()
+        # A sqlite3.Row finds a column by name with a scan of its columns: zipped once into
+        # a dict, a row costs one lookup per field (a trace reads tens of thousands of rows).
+        values = row if hasattr(row, "get") else dict(zip(row.keys(), row, strict=True))
+        get = values.get
         for name in cls.__slots__:
-            setattr(record, name, row[name] if name in keys else None)
+            setattr(record, name, get(name))
         return record
 
     def as_dict(self) -> dict[str, Any]:

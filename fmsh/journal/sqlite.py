@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 _HEADER = b"SQLite format 3\x00"
 _CANCELLED = 130  # the status of a shell whose task was cancelled (as if interrupted)
+_BATCH = 10000  # task ids bound in one query
 
 
 class SQLiteJournal(Journal):
@@ -850,21 +851,32 @@ class SQLiteJournal(Journal):
         rows = self._read(sql + ' ORDER BY seq, attempt, host, "try"', args)
         return [HostTryRecord.from_row(r) for r in rows]
 
+    def step(self, task_id: int, seq: int | None = None) -> StepRecord | None:
+        if seq is None:
+            rows = self._read(
+                "SELECT * FROM steps WHERE task_id = ? AND status != 'finished' ORDER BY seq LIMIT 1", (task_id,)
+            )
+        else:
+            rows = self._read("SELECT * FROM steps WHERE task_id = ? AND seq = ?", (task_id, seq))
+        return StepRecord.from_row(rows[0]) if rows else None
+
     def step_summary(self, task_ids: list[int]) -> dict[int, tuple[int, list[int]]]:
-        if not task_ids:
-            return {}
-        marks = ", ".join("?" for _ in task_ids)
-        rows = self._read(
-            f"SELECT task_id, seq, status = 'finished' AND exit_status != 0 AND NOT tested FROM steps "
-            f"WHERE task_id IN ({marks}) ORDER BY task_id, seq",
-            tuple(task_ids),
-        )
+        # Counted by SQLite, not row by row here (`tasks -a` of 10,000 tasks reads 100,000
+        # steps); the ids in batches, well under SQLite's cap on bound values (32766).
         summary: dict[int, tuple[int, list[int]]] = {}
-        for task_id, seq, failed in rows:
-            count, failures = summary.get(task_id, (0, []))
-            if failed:
-                failures.append(seq)
-            summary[task_id] = (count + 1, failures)
+        for start in range(0, len(task_ids), _BATCH):
+            batch = tuple(task_ids[start : start + _BATCH])
+            marks = ", ".join("?" for _ in batch)
+            for task_id, count in self._read(
+                f"SELECT task_id, count(*) FROM steps WHERE task_id IN ({marks}) GROUP BY task_id", batch
+            ):
+                summary[task_id] = (count, [])
+            for task_id, seq in self._read(
+                f"SELECT task_id, seq FROM steps WHERE task_id IN ({marks}) "
+                "AND status = 'finished' AND exit_status != 0 AND NOT tested ORDER BY task_id, seq",
+                batch,
+            ):
+                summary[task_id][1].append(seq)
         return summary
 
     def integrity_check(self) -> str:

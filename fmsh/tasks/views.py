@@ -122,11 +122,8 @@ def _failure_row(journal: Journal, task: TaskRecord, status: str, failed: list[i
     a task without one (killed mid-step), the step it was in when it stopped."""
     outcome = f"exit {task.exit_status}" if task.exit_status is not None else status
     row = [str(task.id), _one_line(task.name, 24), when(task.created_at), outcome]
-    steps = journal.steps(task.id)
-    if failed:
-        step = next((s for s in steps if s.seq == failed[0]), None)
-    else:
-        step = next((s for s in steps if not s.finished), None)
+    # One step read, not the task's every step (an interrupted task may have 10,000).
+    step = journal.step(task.id, failed[0] if failed else None)
     if step is not None:
         if step.finished:
             how = f"exit {step.exit_status}"
