@@ -91,3 +91,47 @@ def test_revoked_key_is_refused(private_lab) -> None:  # type: ignore[no-untyped
     private_lab.known_hosts.write_text(_known_line(private_lab, "host01") + f"\n@revoked * {public}\n")
     r = run_remote(private_lab, "@host01 echo should-not-run; echo status=$?")
     assert r.out == "status=255\n" and "revoked" in r.err
+
+
+def test_known_hosts_lookup_by_name_pattern_and_hash(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The lookup a fan-out does per host (lines found by name, patterns and hashed names
+    tried): the same keys, in file order, as a line-by-line match; accept-new's key found."""
+    import base64
+    import hashlib
+    import hmac
+
+    from fmsh.remote import known_hosts as kh
+
+    def key(n: int) -> str:
+        return "ssh-ed25519 " + base64.b64encode(bytes([n]) * 51).decode()
+
+    salt = b"s" * 20
+    hashed = "|1|%s|%s" % (
+        base64.b64encode(salt).decode(),
+        base64.b64encode(hmac.new(salt, b"[10.0.0.9]:2222", hashlib.sha1).digest()).decode(),
+    )
+    path = tmp_path / "known_hosts"
+    path.write_text(
+        f"web1,Web2,[10.0.0.9]:2222 {key(1)}\n"  # 1: a list of names (any case)
+        f"web* {key(2)}\n"  # 2: a pattern
+        f"db?,!db9 {key(3)}\n"  # 3: a pattern and a negation
+        f"{hashed} {key(4)}\n"  # 4: a hashed name
+        f"@revoked web1 {key(5)}\n"  # not a key on record: revoked
+        f"@cert-authority * {key(6)}\n"
+        f"WEB1 {key(7)}\n"  # 7: the same name again, after the others
+    )
+    known = kh.KnownHosts([str(path)])
+    lines = {name: [k.line for k in known.recorded(name)] for name in ("web1", "web2", "web3", "db1", "db9",
+                                                                        "[10.0.0.9]:2222", "other")}  # fmt: skip
+    assert lines == {"web1": [1, 2, 7], "web2": [1, 2], "web3": [2], "db1": [3], "db9": [],
+                     "[10.0.0.9]:2222": [1, 4], "other": []}  # fmt: skip
+    for name, found in lines.items():  # as a line-by-line match finds them
+        assert found == [k.line for k in known.keys if not k.marker and k.matches(name)], name
+    blob = base64.b64decode(key(7).split()[1])
+    assert known.check("web1", "ssh-ed25519", blob) == (kh.OK, [])
+    assert known.check("web3", "ssh-ed25519", blob)[0] == kh.CHANGED
+    assert known.check("web1", "ssh-ed25519", base64.b64decode(key(5).split()[1]))[0] == kh.REVOKED
+    assert known.check("other", "ssh-ed25519", blob) == (kh.UNKNOWN, [])
+    known.add(str(path), "other", "ssh-ed25519", blob, hashed=True)  # accept-new
+    assert known.check("other", "ssh-ed25519", blob) == (kh.OK, [])
+    assert kh.KnownHosts([str(path)]).check("other", "ssh-ed25519", blob) == (kh.OK, [])

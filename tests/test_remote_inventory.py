@@ -95,3 +95,75 @@ def test_command_line_options_name_the_files(ssh_lab, tmp_path) -> None:  # type
         env=env,
     )
     assert sorted(r.out.split()) == ["host01", "host02"], r.err
+
+
+def _fake_ssh(tmp_path):  # type: ignore[no-untyped-def]
+    """An ssh config (`Host web*`, `Host db*`) and an `ssh` that answers `-G` for it slowly
+    (0.2 s), logging the names it was asked about."""
+    config = tmp_path / "ssh_config"
+    config.write_text("Host web*\n  User deploy\n  Port 2222\nHost db*\n  User pg\n")
+    log = tmp_path / "asked"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ssh = bin_dir / "ssh"
+    ssh.write_text(
+        "#!/bin/sh\n"
+        f'for a; do name="$a"; done; echo "$name" >> {log}; sleep 0.2\n'
+        'case "$name" in web*) user=deploy port=2222;; *) user=pg port=22;; esac\n'
+        'printf "hostname %s\\nuser %s\\nport %s\\n" "$name" "$user" "$port"\n'
+    )
+    ssh.chmod(0o755)
+    return config, ssh, log
+
+
+def test_hosts_of_one_shape_cost_one_ssh_G_even_resolved_at_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """16 threads resolve 200 hosts under one `Host` line: one `ssh -G` in all (the others
+    wait for its answer), each host with its own name; another shape asks again."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fmsh.remote.sshconfig import SSHConfigReader
+
+    config, ssh, log = _fake_ssh(tmp_path)
+    reader = SSHConfigReader(str(config))
+    reader._ssh = str(ssh)
+    names = [f"web{i:03d}" for i in range(200)] + ["db1", "db2"]
+    started = time.monotonic()
+    with ThreadPoolExecutor(16) as pool:
+        configs = list(pool.map(reader.resolve, names))
+    assert [(c.name, c.hostname, c.user, c.port) for c in configs[:2]] == [
+        ("web000", "web000", "deploy", 2222),
+        ("web001", "web001", "deploy", 2222),
+    ]
+    assert [(c.hostname, c.user, c.port) for c in configs[-2:]] == [("db1", "pg", 22), ("db2", "pg", 22)]
+    asked = log.read_text().split()
+    assert len(asked) == 2 and sorted(name[:2] for name in asked) == ["db", "we"], asked
+    assert time.monotonic() - started < 3  # 0.2 s a shape, not a queue of them
+    assert not reader._asking
+
+
+def test_a_pattern_of_many_hosts_costs_one_ssh_G(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """As a fan-out resolves its hosts (16 threads): 40 hosts of one shape, one `ssh -G`,
+    though making the reader takes a while (reading the config files)."""
+    import os
+    import time
+
+    from fmsh.interp.shell import Shell
+    from fmsh.remote import sshconfig
+
+    config, ssh, log = _fake_ssh(tmp_path)
+    monkeypatch.setenv("PATH", f"{ssh.parent}{os.pathsep}{os.environ['PATH']}")  # where the reader finds ssh
+    environ = dict(os.environ) | {"FMSH_SSH_CONFIG": str(config)} | _inventory(tmp_path, "")
+    made = sshconfig.SSHConfigReader.__init__
+
+    def slowly(self, config_file=None) -> None:  # type: ignore[no-untyped-def]
+        time.sleep(0.05)
+        made(self, config_file)
+
+    monkeypatch.setattr(sshconfig.SSHConfigReader, "__init__", slowly)
+    targets = Shell("fmsh", [], environ=environ).remote.targets("web[01-40]")
+    assert [(t.name, t.config.user, t.config.port) for t in targets[::39]] == [  # type: ignore[union-attr]
+        ("web01", "deploy", 2222),
+        ("web40", "deploy", 2222),
+    ]
+    assert len(log.read_text().split()) == 1, log.read_text()

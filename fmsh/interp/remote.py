@@ -359,6 +359,7 @@ class RemoteRunner:
 
         if len(refs) == 1:
             return [one(refs[0])]
+        self.reader()  # made here, once: the threads below would each make their own
         with ThreadPoolExecutor(min(16, len(refs))) as pool:
             return list(pool.map(one, refs))
 

@@ -14,6 +14,11 @@ import hashlib
 import hmac
 import os
 import re
+import threading
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 OK = "ok"
 UNKNOWN = "unknown"
@@ -31,7 +36,7 @@ def lookup_name(hostname: str, port: int) -> str:
 
 
 class KnownKey:
-    __slots__ = ("marker", "patterns", "key_type", "blob", "path", "line")
+    __slots__ = ("marker", "patterns", "key_type", "blob", "path", "line", "_parts")
 
     def __init__(self, marker: str, patterns: str, key_type: str, blob: bytes, path: str, line: int) -> None:
         self.marker = marker
@@ -40,32 +45,45 @@ class KnownKey:
         self.blob = blob
         self.path = path
         self.line = line
+        self._parts: list[tuple[bool, Callable[[str], bool]]] | None = None  # parsed at the first match
+
+    def names(self) -> list[str] | None:
+        """The names of a line that only lists names (no pattern, negation or hash),
+        lowercased: such a line can be found by name. None for any other line."""
+        names = self.patterns.lower().split(",")
+        if any(not n or n[0] in "!|" or "*" in n or "?" in n for n in names):
+            return None
+        return names
 
     def matches(self, name: str) -> bool:
+        if self._parts is None:
+            self._parts = [
+                _parse(p[1:] if p.startswith("!") else p, p.startswith("!")) for p in self.patterns.split(",")
+            ]
         matched = False
-        for pattern in self.patterns.split(","):
-            negated = pattern.startswith("!")
-            if negated:
-                pattern = pattern[1:]
-            if _match(pattern, name):
+        for negated, test in self._parts:
+            if test(name):
                 if negated:
                     return False
                 matched = True
         return matched
 
 
-def _match(pattern: str, name: str) -> bool:
+def _parse(pattern: str, negated: bool) -> tuple[bool, Callable[[str], bool]]:
+    """A pattern as a test of a name: a hashed name (its salt and hash decoded once), a
+    plain one, or `*` and `?` wildcards (compiled once)."""
     if pattern.startswith("|1|"):
         try:
-            _, _, salt, digest = pattern.split("|", 3)
-            mac = hmac.new(base64.b64decode(salt), name.encode(), hashlib.sha1).digest()
-            return hmac.compare_digest(mac, base64.b64decode(digest))
+            _, _, salt64, digest64 = pattern.split("|", 3)
+            salt, digest = base64.b64decode(salt64), base64.b64decode(digest64)
         except (ValueError, TypeError):
-            return False
+            return negated, lambda name: False
+        return negated, lambda name: hmac.compare_digest(hmac.digest(salt, name.encode(), "sha1"), digest)
     if "*" not in pattern and "?" not in pattern:
-        return pattern.lower() == name.lower()
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, name, re.IGNORECASE) is not None
+        plain = pattern.lower()
+        return negated, lambda name: plain == name.lower()
+    regex = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern), re.IGNORECASE)
+    return negated, lambda name: regex.fullmatch(name) is not None
 
 
 class KnownHosts:
@@ -74,6 +92,14 @@ class KnownHosts:
     def __init__(self, paths: list[str]) -> None:
         self.paths = paths
         self.keys: list[KnownKey] = []
+        # A fan-out looks up every host: lines that only list names are found by name, the
+        # others (patterns, hashed names) are tried one by one; and a name's keys are kept.
+        self._by_name: dict[str, list[KnownKey]] = {}
+        self._tried: list[KnownKey] = []
+        self._found: dict[str, list[KnownKey]] = {}
+        self._order: dict[int, int] = {}  # id(key) -> its place in self.keys
+        self._revoked: dict[bytes, KnownKey] = {}
+        self._lock = threading.Lock()
         for path in paths:
             self._load(path)
 
@@ -96,18 +122,41 @@ class KnownHosts:
                 blob = base64.b64decode(fields[2], validate=True)
             except ValueError:
                 continue
-            self.keys.append(KnownKey(marker, fields[0], fields[1], blob, path, number))
+            self._keep(KnownKey(marker, fields[0], fields[1], blob, path, number))
+
+    def _keep(self, key: KnownKey) -> None:
+        self._order[id(key)] = len(self.keys)
+        self.keys.append(key)
+        if key.marker:
+            if key.marker == "@revoked":
+                self._revoked.setdefault(key.blob, key)
+            return  # @cert-authority lines are read and not used
+        names = key.names()
+        if names is None:
+            self._tried.append(key)
+        for name in set(names or ()):
+            self._by_name.setdefault(name, []).append(key)
+
+    def recorded(self, name: str) -> list[KnownKey]:
+        """The keys on record for the host (not the marker lines), in file order."""
+        with self._lock:
+            found = self._found.get(name)
+            if found is None:
+                found = self._by_name.get(name.lower(), []) + [k for k in self._tried if k.matches(name)]
+                found.sort(key=lambda k: self._order[id(k)])
+                self._found[name] = found
+            return found
 
     def known_types(self, name: str) -> list[str]:
         """Key types on record for the host: the ones to ask the server for first."""
-        return [k.key_type for k in self.keys if not k.marker and k.matches(name)]
+        return [k.key_type for k in self.recorded(name)]
 
     def check(self, name: str, key_type: str, blob: bytes) -> tuple[str, list[KnownKey]]:
         """OK, UNKNOWN, CHANGED (with the keys on record) or REVOKED."""
-        for known in self.keys:
-            if known.marker == "@revoked" and known.blob == blob:
-                return REVOKED, [known]
-        recorded = [k for k in self.keys if not k.marker and k.matches(name)]
+        revoked = self._revoked.get(blob)
+        if revoked is not None:
+            return REVOKED, [revoked]
+        recorded = self.recorded(name)
         if any(k.key_type == key_type and k.blob == blob for k in recorded):
             return OK, []
         same_type = [k for k in recorded if k.key_type == key_type]
@@ -132,4 +181,6 @@ class KnownHosts:
             os.write(fd, line.encode())
         finally:
             os.close(fd)
-        self.keys.append(KnownKey("", host, key_type, blob, path, 0))
+        with self._lock:
+            self._keep(KnownKey("", host, key_type, blob, path, 0))
+            self._found.clear()

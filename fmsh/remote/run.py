@@ -303,6 +303,9 @@ class RemoteRun:
             channel.shutdown_write()
             return
         data = self._broadcast
+        if data == b"":
+            _send_all(channel, data)  # nothing to send (as from /dev/null): no thread for it
+            return
         target = _send_all if data is not None else _stream
         thread = threading.Thread(
             target=target, args=(channel, data if data is not None else self.stdin_fd), daemon=True

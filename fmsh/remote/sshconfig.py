@@ -68,6 +68,7 @@ class SSHConfigReader:
         self.config_file = config_file
         self._cache: dict[tuple[str, ...], HostConfig] = {}
         self._shapes: dict[tuple[object, ...], HostConfig] = {}
+        self._asking: dict[tuple[object, ...], threading.Event] = {}  # shapes being asked for now
         self._lock = threading.Lock()
         self._ssh = shutil.which("ssh")
         self._host_lines: list[list[str]] | None = _host_lines(config_file)
@@ -93,21 +94,43 @@ class SSHConfigReader:
         if found is not None:
             return found
         shape = self._shape(name, user, port, address, jump)
-        with self._lock:
-            model = self._shapes.get(shape) if shape is not None else None
-        if model is not None:
-            config = _renamed(model, name, address)
-        else:
-            config = (
-                self._ask_ssh(name, user, port, address, jump)
-                if self._ssh
-                else self._without_ssh(name, user, port, address, jump)
-            )
-        with self._lock:
-            self._cache[key] = config
-            if shape is not None and model is None:
-                self._shapes[shape] = config
+        model, turn = self._model(shape)
+        try:
+            if model is not None:
+                config = _renamed(model, name, address)
+            else:
+                config = (
+                    self._ask_ssh(name, user, port, address, jump)
+                    if self._ssh
+                    else self._without_ssh(name, user, port, address, jump)
+                )
+            with self._lock:
+                self._cache[key] = config
+                if shape is not None and model is None:
+                    self._shapes[shape] = config
+        finally:
+            if turn is not None and shape is not None:
+                with self._lock:
+                    del self._asking[shape]
+                turn.set()
         return config
+
+    def _model(self, shape: tuple[object, ...] | None) -> tuple[HostConfig | None, threading.Event | None]:
+        """The answer already given for a shape, or else this thread's turn to ask (an event
+        to set once answered). While another thread asks for the same shape, wait for its
+        answer: a fan-out resolves 16 hosts at once, and they would all run `ssh -G`."""
+        if shape is None:
+            return None, None
+        while True:
+            with self._lock:
+                model = self._shapes.get(shape)
+                if model is not None:
+                    return model, None
+                asked = self._asking.get(shape)
+                if asked is None:
+                    turn = self._asking[shape] = threading.Event()
+                    return None, turn
+            asked.wait()  # then the answer is there (or the ask failed: this thread asks)
 
     def _ask_ssh(
         self, name: str, user: str | None, port: int | None, address: str | None, jump: str | None
