@@ -106,23 +106,34 @@ def run_once(case: Case, timeout: float) -> tuple[float, float] | None:
     return wall, cpu
 
 
+def _timed_run(case: Case, timeout: float, kept: bool) -> None:
+    """One run of `case` by run_once; its times kept on the case unless a warm-up."""
+    res = run_once(case, timeout)
+    if res is not None and kept:
+        case.wall.append(res[0])
+        case.cpu.append(res[1])
+
+
 def run_interleaved(
     cases: Sequence[Case],
     runs: int,
     warmup: int,
     timeout: float = 600.0,
     progress: bool | None = None,
+    run: Callable[[Case, float, bool], None] = _timed_run,
 ) -> None:
     """Warm each case up, then time ``runs`` rounds, one run of every case per round.
 
     The order inside a round rotates so no case is always first or last.  A case
     that fails (bad exit status, failed check, timeout) is dropped from later
-    rounds and keeps its error; the others carry on.
+    rounds and keeps its error; the others carry on.  ``run(case, timeout, kept)``
+    runs a case once (kept False for a warm-up): a bench that measures more than
+    time (fanout: memory) passes its own.
     """
     for _ in range(warmup):
         for case in cases:
             if case.error is None:
-                run_once(case, timeout)
+                run(case, timeout, False)
     if progress is None:
         progress = sys.stderr.isatty()
     n = len(cases)
@@ -131,12 +142,8 @@ def run_interleaved(
             print(f"\r  round {r + 1}/{runs} ", end="", file=sys.stderr, flush=True)
         for k in range(n):
             case = cases[(r + k) % n]
-            if case.error is not None:
-                continue
-            res = run_once(case, timeout)
-            if res is not None:
-                case.wall.append(res[0])
-                case.cpu.append(res[1])
+            if case.error is None:
+                run(case, timeout, True)
     if progress:
         print("\r" + " " * 24 + "\r", end="", file=sys.stderr, flush=True)
 

@@ -326,25 +326,13 @@ def run_measured(case: t.Case, timeout: float, memory: Memory | None = None) -> 
 
 
 def run_interleaved(cases: Sequence[t.Case], runs: int, warmup: int, timeout: float) -> dict[str, Memory]:
-    """_timing.run_interleaved with memory: warm-up rounds, then `runs` rounds of every
-    case in a rotating order; a case that fails is dropped from later rounds."""
+    """_timing.run_interleaved, each run measured by run_measured: the cases' memory."""
     memory = {case.label: Memory() for case in cases}
-    for _ in range(warmup):
-        for case in cases:
-            if case.error is None:
-                run_measured(case, timeout)
-    progress = sys.stderr.isatty()
-    n = len(cases)
-    for r in range(runs):
-        if progress:
-            print(f"\r  round {r + 1}/{runs} ", end="", file=sys.stderr, flush=True)
-        for k in range(n):
-            case = cases[(r + k) % n]
-            if case.error is not None:
-                continue
-            run_measured(case, timeout, memory[case.label])
-    if progress:
-        print("\r" + " " * 24 + "\r", end="", file=sys.stderr, flush=True)
+
+    def run(case: t.Case, limit: float, kept: bool) -> None:
+        run_measured(case, limit, memory[case.label] if kept else None)
+
+    t.run_interleaved(cases, runs, warmup, timeout, run=run)
     return memory
 
 
