@@ -51,6 +51,9 @@ class Set(Builtin):
 
     def _set_option(self, name: str, on: bool) -> None:
         setting, eq, value = name.partition("=")
+        if setting == "max-hosts":
+            self._set_max_hosts(value if eq and on else "")
+            return
         if eq or setting in _TIMEOUT_SETTINGS:
             self._set_timeout(setting, value if eq and on else "")
             return
@@ -79,6 +82,20 @@ class Set(Builtin):
             raise UsageError(str(e)) from None
         self.sh.vars.set(variable, value)
 
+    def _set_max_hosts(self, value: str) -> None:
+        """`set -o max-hosts=N`: the most hosts a pattern may name (FMSH_MAX_HOSTS)."""
+        from fmsh.runtime import settings
+
+        variable = settings.MAX_HOSTS[0]
+        if not value:
+            self.sh.vars.unset(variable)
+            return
+        try:
+            settings.max_hosts(value)
+        except settings.SettingError as e:
+            raise UsageError(str(e).replace(variable, "max-hosts", 1)) from None
+        self.sh.vars.set(variable, value)
+
     def _print_options(self, as_commands: bool) -> None:
         for name, on in sorted(self.sh.options.values.items()):
             if as_commands:
@@ -98,6 +115,12 @@ class Set(Builtin):
                 self.write(f"set -o {name}={shown}\n")
             else:
                 self.write(f"{name:<15}\t{shown}\n")
+        try:
+            limit = settings.max_hosts(self.sh.vars.get(settings.MAX_HOSTS[0]))
+        except settings.SettingError:
+            limit = None
+        shown = "none" if limit is None else str(limit)
+        self.write(f"set -o max-hosts={shown}\n" if as_commands else f"{'max-hosts':<15}\t{shown}\n")
 
     def _print_variables(self) -> int:
         vars_ = self.sh.vars

@@ -337,7 +337,9 @@ class Batches(_Primitive):
         size, pattern = args[0], args[1].removeprefix("@")
         if not size.isdigit() or int(size) < 1:
             raise UsageError(f"`{size}': not a batch size (a number, 1 or more)")
-        refs = nodeset.expand(pattern, self.sh.remote.inventory())
+        refs = nodeset.expand(
+            pattern, self.sh.remote.inventory(), nodeset.limit_of(self.sh.vars.get(nodeset.MAX_HOSTS_VARIABLE))
+        )
         if not refs:
             raise ShellError(f"@{pattern}: no hosts")
         user, port = refs[0].user, refs[0].port

@@ -53,17 +53,24 @@ class ArithEvaluator:
         self._depth += 1
         try:
             return self.evaluate(expr)
+        except RecursionError:
+            # A variable whose value names itself (x=x) runs out of Python's stack
+            # before _MAX_DEPTH: the same error as bash's.
+            raise ExpansionError(f"{text}: expression recursion level exceeded") from None
         finally:
             self._depth -= 1
 
     def _parse(self, text: str) -> ast.ArithExpr:
         from fmsh.syntax.arith_parser import ArithParser
-        from fmsh.syntax.lexer import Lexer
+        from fmsh.syntax.lexer import TOO_DEEP, Lexer
         from fmsh.syntax.source import Source
 
         lexer = Lexer(Source("arithmetic", text))
         try:
-            expr = ArithParser(lexer).parse_comma()
+            try:
+                expr = ArithParser(lexer).parse_comma()
+            except RecursionError:
+                raise lexer.error(TOO_DEEP) from None
             ArithParser(lexer)._skip_space()
             if not lexer.at_end():
                 raise lexer.error("syntax error in expression")

@@ -744,7 +744,7 @@ def brace_expand(parts: list[ast.WordPart]) -> list[list[ast.WordPart]]:
 
 def _range_texts(part: ast.BraceRange) -> list[str]:
     step = abs(part.step) or 1
-    if part.start.lstrip("+-").isdigit():
+    if part.start.lstrip("+-").isdigit() and part.start.isascii():
         start, end = int(part.start), int(part.end)
         width = 0
         for text in (part.start, part.end):

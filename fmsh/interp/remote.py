@@ -347,7 +347,7 @@ class RemoteRunner:
         from fmsh.remote.failures import RESOLVE, HostFailure
         from fmsh.remote.run import HostTarget
 
-        refs = nodeset.expand(pattern, self.inventory())
+        refs = nodeset.expand(pattern, self.inventory(), nodeset.limit_of(self.sh.vars.get(nodeset.MAX_HOSTS_VARIABLE)))
         if not refs:
             raise ShellError(f"@{pattern}: no hosts")
 

@@ -63,14 +63,19 @@ def literal_groups(path: str, members: dict[str, list[str]], lines: dict[str, in
     name is a group before it is a host, so a group of only a host of its own name is left
     out (`@login` reaches the host login all the same); another host named like a group is
     an error. Groups with no host are left out."""
-    from fmsh.remote.nodeset import fold
+    from fmsh.remote.nodeset import fold_checked
 
     kept = {g: list(dict.fromkeys(hosts)) for g, hosts in members.items() if hosts and set(hosts) != {g}}
+    folded: dict[str, str] = {}
     for group, hosts in kept.items():
         clash = next((h for h in hosts if h in kept), None)
         if clash is not None:
             raise error(path, lines.get(group), f"group {group}: its host {clash} has the name of a group")
-    return {g: fold(hosts) for g, hosts in kept.items()}
+        try:
+            folded[group] = fold_checked(hosts)
+        except ShellError as e:
+            raise error(path, lines.get(group), f"group {group}: {e.message}") from None
+    return folded
 
 
 def paths(spec: str | None) -> list[str]:
@@ -165,7 +170,11 @@ class Inventory:
         _entry("-", defaults, f"{path} [defaults]")  # checked here, whether or not a host uses it
         for pattern, settings in _table(data.get("hosts", {}), f"{path}: [hosts]").items():
             merged = {**defaults, **_table(settings, f"{path}: [hosts.{pattern}]")}
-            for name in node_names(pattern, self):
+            try:
+                names = node_names(pattern, self)
+            except ShellError as e:
+                raise ShellError(f"inventory {path}: [hosts.{pattern}]: {e.message}") from None
+            for name in names:
                 self.hosts[name] = _entry(name, merged, f"{path} [hosts.{pattern}]")
         self.defaults = defaults
 

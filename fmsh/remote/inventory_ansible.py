@@ -19,10 +19,13 @@ Ansible's ranges: `web[01:20]`, `db-[a:f]`, `web[01:20:2]`, and `host:port`.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 
 from fmsh.remote.inventory import HostEntry, Inventory, error, literal_groups
+from fmsh.remote.nodeset import MAX_HOSTS_VARIABLE, limit_of, over_limit
+from fmsh.runtime.errors import ShellError
 
 Vars = dict[str, tuple[str, int]]  # name -> (value, line it was set on)
 
@@ -50,6 +53,10 @@ class AnsibleInventory:
         self.groups: dict[str, Group] = {"all": Group(), "ungrouped": Group()}
         self.host_vars: dict[str, Vars] = {}
         self.where: dict[str, list[str]] = {}  # host -> the sections/groups that name it
+        try:
+            self.limit = limit_of(os.environ.get(MAX_HOSTS_VARIABLE))
+        except ShellError as e:
+            raise error(path, None, e.message) from None
 
     def group(self, name: str) -> Group:
         return self.groups.setdefault(name, Group())
@@ -59,6 +66,10 @@ class AnsibleInventory:
         pattern, port = _split_port(pattern)
         if port is not None:
             host_vars = {**host_vars, "ansible_port": (port, line)}
+        size = range_count(pattern)
+        if self.limit is not None and size > self.limit:
+            # Counted, not expanded: `web[1:10000000]` is refused before ten million names exist.
+            raise error(self.path, line, over_limit(pattern, size, self.limit).message)
         for name in expand_range(pattern, self.path, line):
             self.group(group).hosts.append(name)
             self.host_vars.setdefault(name, {}).update(host_vars)
@@ -136,7 +147,7 @@ class AnsibleInventory:
         entry.user = _first(merged, _USER)
         port = next((merged[k] for k in _PORT if k in merged), None)
         if port is not None:
-            if not port[0].isdigit() or not 0 < int(port[0]) < 65536:
+            if not (port[0].isdigit() and port[0].isascii()) or not 0 < int(port[0]) < 65536:
                 raise error(self.path, port[1], f"{name}: ansible_port must be a number from 1 to 65535")
             entry.port = int(port[0])
         for key in _SSH_ARGS:
@@ -169,12 +180,36 @@ def _first(merged: Vars, keys: tuple[str, ...]) -> str | None:
 def _split_port(pattern: str) -> tuple[str, str | None]:
     """`web01:2222` into the name and the port (a colon inside brackets is a range)."""
     head, sep, tail = pattern.rpartition(":")
-    if sep and tail.isdigit() and head.count("[") == head.count("]"):
+    if sep and tail.isdigit() and tail.isascii() and head.count("[") == head.count("]"):
         return head, tail
     return pattern, None
 
 
 _RANGE = re.compile(r"\[([^\]]*)\]")
+
+
+def range_count(pattern: str) -> int:
+    """How many names expand_range makes of a pattern, counted without making them (a
+    range that does not read counts as one: expand_range says what is wrong with it)."""
+    total = 1
+    for m in _RANGE.finditer(pattern):
+        bounds = m.group(1).split(":")
+        if len(bounds) == 1:
+            break  # expand_range stops at a bracket that is not a range
+        if len(bounds) not in (2, 3) or not bounds[1]:
+            continue
+        begin, end = bounds[0] or "0", bounds[1]
+        step_text = bounds[2] if len(bounds) == 3 else "1"
+        step = int(step_text) if step_text.isdigit() and step_text.isascii() and len(step_text) < 19 else 0
+        if not step:
+            continue
+        if begin.isdigit() and end.isdigit() and begin.isascii() and end.isascii():
+            if len(begin) > 4000 or len(end) > 4000:
+                return 10**18  # past int(): more than any limit
+            total *= max(1, len(range(int(begin), int(end) + 1, step)))
+        elif len(begin) == 1 and len(end) == 1:
+            total *= max(1, len(range(ord(begin), ord(end) + 1, step)))
+    return total
 
 
 def expand_range(pattern: str, path: str, line: int) -> list[str]:
@@ -188,10 +223,10 @@ def expand_range(pattern: str, path: str, line: int) -> list[str]:
         raise error(path, line, f"{pattern}: a range is [begin:end] or [begin:end:step]")
     begin, end = bounds[0] or "0", bounds[1]
     step_text = bounds[2] if len(bounds) == 3 else "1"
-    if not step_text.isdigit() or int(step_text) == 0:
+    if not (step_text.isdigit() and step_text.isascii()) or int(step_text) == 0:
         raise error(path, line, f"{pattern}: bad range step `{step_text}'")
     step = int(step_text)
-    if begin.isdigit() and end.isdigit():
+    if begin.isdigit() and end.isdigit() and begin.isascii() and end.isascii():
         width = len(begin) if begin.startswith("0") and len(begin) > 1 else 0
         if width and len(end) != width:
             raise error(path, line, f"{pattern}: a padded range has begin and end of the same width")

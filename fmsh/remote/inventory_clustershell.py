@@ -20,9 +20,12 @@ as is a group of only a host of its own name (`login: login`): see inventory.lit
 
 from __future__ import annotations
 
+import os
 import re
 
 from fmsh.remote.inventory import HostEntry, Inventory, error, literal_groups
+from fmsh.remote.nodeset import MAX_HOSTS_VARIABLE, limit_of, over_limit, oversized
+from fmsh.runtime.errors import ShellError
 
 _LINE = re.compile(r"^([^\s:#]+)\s*:(.*)$")
 
@@ -30,7 +33,7 @@ _LINE = re.compile(r"^([^\s:#]+)\s*:(.*)$")
 def read_groups(path: str, text: str) -> Inventory:
     """The `name: nodeset` file; a name on several lines has the hosts of all of them."""
     groups = GroupFile(path)
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(text.split("\n"), 1):  # lines as an editor counts them
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -71,10 +74,18 @@ class GroupFile:
         inventory = Inventory(self.path)
         members: dict[str, list[str]] = {}
         lines: dict[str, int] = {}
+        try:
+            limit = limit_of(os.environ.get(MAX_HOSTS_VARIABLE))
+        except ShellError as e:
+            raise error(self.path, None, e.message) from None
         for groups in self.sources.values():
             for name, (nodeset, line) in groups.items():
                 if name in members:
                     continue  # a group of an earlier source
+                big = oversized(nodeset, limit)
+                if big is not None and limit is not None:
+                    # Refused before ClusterShell expands it: `n[1-10000000]` is ten million names.
+                    raise error(self.path, line, f"group {name}: {over_limit(big[0], big[1], limit).message}")
                 try:
                     members[name] = list(NodeSet(nodeset, resolver=resolver)) if nodeset else []
                 except (NodeSetException, GroupResolverError, RecursionError) as e:

@@ -32,7 +32,7 @@ def read_ini(path: str, text: str) -> Inventory:
     """Parse the file; an error names its line."""
     ansible = AnsibleInventory(path)
     group, kind = "ungrouped", "hosts"
-    for number, raw in enumerate(text.splitlines(), 1):
+    for number, raw in enumerate(text.split("\n"), 1):  # lines as an editor counts them
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
@@ -79,8 +79,13 @@ def _words(line: str, path: str, number: int) -> list[str]:
 def value_of(text: str) -> str:
     """A value as Ansible reads it (a Python literal when it is one: `'a'`, `2`, `True`),
     as the string fmsh keeps."""
+    import warnings
+
     try:
-        value = ast.literal_eval(text)
+        with warnings.catch_warnings():
+            # `port=1a` is a value, not Python: no "SyntaxWarning: invalid decimal literal" on stderr
+            warnings.simplefilter("ignore")
+            value = ast.literal_eval(text)
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return text
     return scalar(value) if isinstance(value, str | int | float | bool) else text

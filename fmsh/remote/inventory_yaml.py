@@ -35,13 +35,15 @@ def read_yaml(path: str, text: str) -> Inventory:
         import yaml
     except ImportError:
         raise error(path, None, "a YAML inventory needs PyYAML (pip install PyYAML)") from None
-    loader = yaml.SafeLoader(text)
     try:
+        loader = yaml.SafeLoader(text)
         root = loader.get_single_node()
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        problem = getattr(e, "problem", None) or str(e)
-        raise error(path, mark.line + 1 if mark else None, f"bad YAML: {problem}") from None
+        problem = getattr(e, "problem", None) or str(e).split("\n", 1)[0]
+        raise error(path, _mark_line(mark) if mark else None, f"bad YAML: {problem}") from None
+    except RecursionError:
+        raise error(path, None, "bad YAML: nested too deeply") from None
     if root is None:
         return Inventory(path)
     reader = _Reader(path, loader)
@@ -63,7 +65,16 @@ def read_yaml(path: str, text: str) -> Inventory:
 
 
 def _line(node: Any) -> int:
-    return int(node.start_mark.line) + 1
+    return _mark_line(node.start_mark)
+
+
+def _mark_line(mark: Any) -> int:
+    """The line of a YAML mark as an editor counts lines (YAML also breaks lines at \r,
+    U+2028...): newlines before its offset, plus one."""
+    buffer = getattr(mark, "buffer", None)
+    if isinstance(buffer, str):
+        return buffer.count("\n", 0, mark.index) + 1
+    return int(mark.line) + 1
 
 
 def _is_groups_source(key: Any, node: Any) -> bool:
@@ -74,6 +85,45 @@ def _is_groups_source(key: Any, node: Any) -> bool:
     if getattr(key, "value", None) == "all" or not isinstance(node, yaml.MappingNode):
         return False
     return not any(isinstance(k, yaml.ScalarNode) and k.value in _GROUP_KEYS for k, _ in node.value)
+
+
+_MAX_ITEMS = 100_000  # in one value, once its aliases are followed
+
+
+def _too_big(value: object) -> str | None:
+    """What is wrong with a value whose aliases make it huge (nine lines of `&a [*b, *b,
+    ...]` name a billion items: a "billion laughs") or make it contain itself; None when
+    it is fine. Shared parts are counted once per use, without expanding them."""
+    sizes: dict[int, int] = {}
+    open_: set[int] = set()
+
+    def size(item: object) -> int:
+        if not isinstance(item, list | dict):
+            return 1
+        key = id(item)
+        if key in sizes:
+            return sizes[key]
+        if key in open_:
+            raise ValueError("a value that contains itself")
+        open_.add(key)
+        children = list(item.items()) if isinstance(item, dict) else item
+        total = 1
+        for child in children:
+            total += size(child[0]) + size(child[1]) if isinstance(item, dict) else size(child)  # type: ignore[index]
+            if total > _MAX_ITEMS:
+                break
+        open_.discard(key)
+        sizes[key] = total
+        return total
+
+    try:
+        if size(value) > _MAX_ITEMS:
+            return f"a value of more than {_MAX_ITEMS} items (YAML aliases multiply it)"
+    except ValueError as e:
+        return str(e)
+    except RecursionError:
+        return "a value nested too deeply"
+    return None
 
 
 class _Reader:
@@ -87,9 +137,16 @@ class _Reader:
         import yaml
 
         try:
-            return self.loader.construct_object(node, deep=True)
+            value = self.loader.construct_object(node, deep=True)
         except yaml.YAMLError as e:
-            raise error(self.path, _line(node), f"bad YAML: {e}") from None
+            problem = getattr(e, "problem", None) or str(e).split("\n", 1)[0]
+            raise error(self.path, _line(node), f"bad YAML: {problem}") from None
+        except RecursionError:
+            raise error(self.path, _line(node), "bad YAML: nested too deeply") from None
+        problem = _too_big(value)
+        if problem:
+            raise error(self.path, _line(node), problem)
+        return value
 
     def mapping(self, node: Any, what: str) -> list[tuple[Any, Any]]:
         """A map's (key, value) node pairs (`<<` merges applied); null is an empty map."""

@@ -8,6 +8,12 @@ that nothing waits for ever by default. Each is found, first to last, in:
     the built-in default    step 1h, connect 10s, await 10m
 
 A duration of 0 (or `none`) in a variable or the file means no limit, as `timeout 0` does.
+
+The most hosts one pattern may name (`@web[1-10000000]` is refused before it is expanded)
+is found the same way: FMSH_MAX_HOSTS (also `set -o max-hosts=N`), `[limits] max-hosts`,
+10000; 0 or `none` for no limit.
+
+Sizes (FMSH_JOURNAL_OUTPUT, FMSH_CAPTURE_MAX) are bytes with an optional K, M or G.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ TIMEOUTS: dict[str, tuple[str, str, float]] = {
     "connect-timeout": ("FMSH_CONNECT_TIMEOUT", "connect", 10.0),
     "await-timeout": ("FMSH_AWAIT_TIMEOUT", "await", 600.0),
 }
+
+MAX_HOSTS = ("FMSH_MAX_HOSTS", "max-hosts", 10_000)  # variable, key under [limits], default
 
 _loaded: dict[str, object] | None = None
 _problem: str | None = None
@@ -110,3 +118,35 @@ def timeout(name: str, variable: str | None) -> float | None:
             return float(value) or None
         return seconds(str(value), f"{config_path()}: [timeouts] {key}")
     return default
+
+
+def max_hosts(variable: str | None) -> int | None:
+    """The most hosts a pattern may name, given FMSH_MAX_HOSTS's value if it is set; None
+    for no limit. Raises SettingError for a value that is not a count."""
+    name, key, default = MAX_HOSTS
+    where = name
+    value: object = variable
+    if variable is None or variable == "":
+        section = config().get("limits")
+        if not isinstance(section, dict) or key not in section:
+            return default
+        value, where = section[key], f"{config_path()}: [limits] {key}"
+    text = str(value).strip()
+    if text == "none":
+        return None
+    if isinstance(value, bool) or not (text.isdigit() and text.isascii()):
+        raise SettingError(f"{where}: `{text}': not a number of hosts (0 or none for no limit)")
+    return int(text) or None
+
+
+def size(value: str | None, variable: str, default: int) -> int:
+    """A size setting's bytes, given the variable's value (None or empty: `default`).
+    Raises SettingError for a value that is not a size."""
+    if value is None or not value.strip():
+        return default
+    text = value.strip().upper()
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
+    number = text[:-1] if scale != 1 else text
+    if not (number.isdigit() and number.isascii()):
+        raise SettingError(f"{variable}={value}: not a size (as in 512K or 4M)")
+    return int(number) * scale

@@ -258,7 +258,7 @@ class ArithParser:
                     else lx.error("expected ')' in arithmetic expression")
                 )
             return expr
-        if c.isdigit():
+        if "0" <= c <= "9":
             j = lx.i
             text = lx.text
             while j < lx.end and (text[j].isalnum() or text[j] in "#@_"):

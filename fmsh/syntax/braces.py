@@ -20,13 +20,18 @@ def find_braces(word: ast.Word) -> ast.Word:
             items.extend(part.text)
         else:
             items.append(part)
-    parts, _ = _sequence(items, 0, False, word.pos)
+    parts, _ = _sequence(items, 0, False, word.pos, {})
     if not any(isinstance(p, (ast.BraceExpansion, ast.BraceRange)) for p in parts):
         return word
     return ast.Word(word.pos, parts)
 
 
-def _sequence(items: list[str | ast.WordPart], i: int, nested: bool, pos: Pos) -> tuple[list[ast.WordPart], int]:
+Memo = dict[int, tuple[ast.WordPart | None, int]]
+
+
+def _sequence(
+    items: list[str | ast.WordPart], i: int, nested: bool, pos: Pos, memo: Memo
+) -> tuple[list[ast.WordPart], int]:
     """Parts up to the end, or (nested) up to an unmatched `,` or `}`."""
     out: list[ast.WordPart] = []
     buf: list[str] = []
@@ -42,7 +47,7 @@ def _sequence(items: list[str | ast.WordPart], i: int, nested: bool, pos: Pos) -
             if nested and item in ",}":
                 break
             if item == "{":
-                brace, j = _brace(items, i, pos)
+                brace, j = _brace(items, i, pos, memo)
                 if brace is not None:
                     flush()
                     out.append(brace)
@@ -57,12 +62,19 @@ def _sequence(items: list[str | ast.WordPart], i: int, nested: bool, pos: Pos) -
     return out, i
 
 
-def _brace(items: list[str | ast.WordPart], i: int, pos: Pos) -> tuple[ast.WordPart | None, int]:
-    """A brace group starting at items[i] == "{", or None when it is not one."""
+def _brace(items: list[str | ast.WordPart], i: int, pos: Pos, memo: Memo) -> tuple[ast.WordPart | None, int]:
+    """A brace group starting at items[i] == "{", or None when it is not one. Each `{`
+    is tried once: without the memo, `{{{{...` (none closed) takes 2**n tries."""
+    if i not in memo:
+        memo[i] = _try_brace(items, i, pos, memo)
+    return memo[i]
+
+
+def _try_brace(items: list[str | ast.WordPart], i: int, pos: Pos, memo: Memo) -> tuple[ast.WordPart | None, int]:
     alternatives: list[list[ast.WordPart]] = []
     j = i + 1
     while True:
-        parts, j = _sequence(items, j, True, pos)
+        parts, j = _sequence(items, j, True, pos, memo)
         alternatives.append(parts)
         if j >= len(items):
             return None, i
@@ -99,4 +111,4 @@ def _range(parts: list[ast.WordPart], pos: Pos) -> ast.BraceRange | None:
 
 def _is_int(text: str) -> bool:
     body = text[1:] if text[:1] in "+-" else text
-    return body.isdigit()
+    return body.isdigit() and body.isascii()

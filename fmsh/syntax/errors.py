@@ -9,6 +9,10 @@ class ParseError(Exception):
     """A syntax error at a position. Exit status 2, as in bash."""
 
     def __init__(self, message: str, pos: Pos) -> None:
+        if not message.isprintable():
+            # A message quotes the text it stopped at, which may hold a newline (`f\<NL>()`)
+            # or control characters: the report stays one line, escapes shown.
+            message = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in message)
         super().__init__(message)
         self.message = message
         self.pos = pos

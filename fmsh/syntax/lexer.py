@@ -35,6 +35,8 @@ _OPERATORS = {
     "<": ("<<<", "<<-", "<<", "<&", "<>", "<"),
     ">": (">>", ">&", ">|", ">"),
 }
+TOO_DEEP = "nested too deeply to parse"
+
 REDIRECT_OPS = frozenset(["<<<", "<<-", "<<", "<&", "<>", "<", ">>", ">&", ">|", ">", "&>", "&>>"])
 
 
@@ -153,7 +155,12 @@ class Lexer:
     # --- tokens -------------------------------------------------------------------------
 
     def next_token(self) -> Token:
-        tok = self._next_token()
+        try:
+            tok = self._next_token()
+        except RecursionError:
+            # Nesting deeper than Python's stack (`$($($(...` a thousand times): an
+            # error of the text, where the reading stopped, not a traceback.
+            raise self.error(TOO_DEEP, min(self.i, self.end)) from None
         tok.source = self.source
         return tok
 
@@ -180,9 +187,9 @@ class Lexer:
                     if op in REDIRECT_OPS:
                         return Token(REDIR, op, start)
                     return Token(op, op, start)
-        if c.isdigit():
+        if "0" <= c <= "9":
             j = start
-            while j < self.end and text[j].isdigit():
+            while j < self.end and "0" <= text[j] <= "9":
                 j += 1
             if j < self.end and text[j] in "<>":
                 fd_text = text[start:j]
@@ -221,17 +228,23 @@ class Lexer:
     def _read_heredoc(self, doc: ast.HereDoc) -> None:
         text, end = self.text, self.end
         lines: list[str] = []
+        where: list[int] = []  # each body character's offset in the text, for errors
         first_line_offset = self.i
         while self.i < end:
             nl = text.find("\n", self.i, end)
             line_end = end if nl == -1 else nl
             line = text[self.i : line_end]
+            line_start = self.i
             self.i = line_end + 1 if nl != -1 else end
             if doc.strip_tabs:
-                line = line.lstrip("\t")
+                stripped = line.lstrip("\t")
+                line_start += len(line) - len(stripped)
+                line = stripped
             if line == doc.delimiter:
                 break
             lines.append(line + "\n")
+            where.extend(range(line_start, line_start + len(line) + 1))
+        where.append(min(self.i, end))
         # A missing delimiter ends the body at end of input, as bash does (with no fuss).
         body = "".join(lines)
         pos = self.pos(first_line_offset)
@@ -240,4 +253,9 @@ class Lexer:
             return
         first_line, _ = self.source.line_col(first_line_offset)
         sub = Source(self.source.name, body, line_offset=first_line - 1)
-        doc.body = Lexer(sub).words.read_heredoc_body()
+        try:
+            doc.body = Lexer(sub).words.read_heredoc_body()
+        except ParseError as e:
+            from fmsh.syntax.word_parser import outer_error
+
+            raise outer_error(e, sub, self.source, where) from None

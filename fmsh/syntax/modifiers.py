@@ -55,7 +55,7 @@ def modifier_ahead(p: CommandParser, tok: Token) -> bool:
         return True
     if tok.literal == "retry" and _task_retry(p, tok):
         return False
-    return first in "$-+.'\"" or first.isdigit()
+    return first in "$-+.'\"" or "0" <= first <= "9"
 
 
 def _task_retry(p: CommandParser, tok: Token) -> bool:
@@ -143,7 +143,7 @@ def check_duration(p: CommandParser, tok: Token, text: str | None = None, offset
 
 def _check_count(p: CommandParser, tok: Token, what: str) -> None:
     value = tok.literal
-    if value is not None and (not value.isdigit() or int(value) < 1):
+    if value is not None and (not (value.isdigit() and value.isascii()) or int(value) < 1):
         raise p.lx.error(f"`{value}': not {what} (a whole number, 1 or more)", tok.offset)
 
 
@@ -266,7 +266,7 @@ def _check_statuses(p: CommandParser, tok: Token) -> None:
     if text is None:
         return
     for item in text.split(","):
-        if not item.isdigit() or int(item) > 255:
+        if not (item.isdigit() and item.isascii()) or int(item) > 255:
             raise p.lx.error(f"retry on `{text}': not a list of exit statuses (as in on 75,255)", tok.offset)
 
 
@@ -276,7 +276,7 @@ def _need(p: CommandParser) -> ast.NeedModifier:
     text = tok.literal
     if text is not None:
         number = text[:-1] if text.endswith("%") else text
-        if not number.isdigit() or int(number) < 1 or (text.endswith("%") and int(number) > 100):
+        if not (number.isdigit() and number.isascii()) or int(number) < 1 or (text.endswith("%") and int(number) > 100):
             raise p.lx.error(
                 f"need `{text}': not a number of hosts or a percentage (as in need 8, need 80%)", tok.offset
             )
@@ -368,7 +368,7 @@ def _await_value(p: CommandParser, name: str, tok: Token) -> ast.Word:
     text = tok.literal
     if name in ("every", "timeout"):
         check_duration(p, tok)
-    elif name == "status" and text is not None and not (text.isdigit() and 100 <= int(text) <= 599):
+    elif name == "status" and text is not None and not (text.isdigit() and text.isascii() and 100 <= int(text) <= 599):
         raise p.lx.error(f"await http status `{text}': not an HTTP status (100-599)", tok.offset)
     elif name == "into" and text is not None:
         from fmsh.syntax.word_parser import is_name

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from fmsh.syntax import ast
 from fmsh.syntax.errors import ParseError
-from fmsh.syntax.lexer import EOF, NEWLINE, REDIR, WORD, Lexer, Token
+from fmsh.syntax.lexer import EOF, NEWLINE, REDIR, TOO_DEEP, WORD, Lexer, Token
 from fmsh.syntax.modifiers import MODIFIERS, await_ahead, check_duration, modifier_ahead, parse_await, parse_modified
 from fmsh.syntax.source import Pos, Source
 from fmsh.syntax.word_parser import is_name
@@ -38,7 +38,11 @@ def parse(source: Source, aliases: dict[str, str] | None = None, start: int = 0)
     """
     lexer = Lexer(source, start)
     lexer.aliases = aliases
-    return CommandParser(lexer).parse_program()
+    try:
+        return CommandParser(lexer).parse_program()
+    except RecursionError:
+        # Arithmetic nests without reading tokens (`$((((((...`): the lexer cannot catch it.
+        raise ParseError(TOO_DEEP, Pos(source, min(lexer.i, len(source.text)))) from None
 
 
 def parse_text(text: str, name: str = "-c") -> ast.Program:
@@ -434,7 +438,9 @@ class CommandParser:
             return self._for_arith(opening)
         var_tok = self.next()
         var = var_tok.literal
-        if var_tok.kind != WORD or var is None or not is_name(var):
+        if var_tok.kind != WORD:
+            raise self._unexpected(var_tok)
+        if var is None or not is_name(var):
             raise self.lx.error(f"`{var_tok.text}': not a valid identifier in for loop", var_tok.offset)
         words: list[ast.Word] | None = None
         self._skip_newlines()

@@ -8,9 +8,10 @@ metacharacter between them. `$(...)` and backquotes call back into the command p
 from __future__ import annotations
 
 from fmsh.syntax import ast
+from fmsh.syntax.errors import ParseError
 from fmsh.syntax.escapes import decode_ansi_c
 from fmsh.syntax.lexer import METACHARS, Lexer
-from fmsh.syntax.source import Source
+from fmsh.syntax.source import Pos, Source
 
 SPECIAL_PARAMS = frozenset("@*#?-$!0")
 PATTERN_OPS = frozenset(["#", "##", "%", "%%", "/", "//", "/#", "/%", "^", "^^", ",", ",,"])
@@ -23,6 +24,16 @@ def is_name(text: str) -> bool:
     if not text or not (text[0].isalpha() or text[0] == "_") or not text.isascii():
         return False
     return text.replace("_", "a").isalnum()
+
+
+def outer_error(error: ParseError, inner: Source, outer: Source, where: list[int]) -> ParseError:
+    """An error in text cut out of `outer` (a backquoted command, a here-doc body) placed
+    in `outer`, so that its report shows the line as written; where[k] is the outer
+    offset of the inner text's character k (and, last, of its end)."""
+    if error.pos.source is not inner:
+        return error  # from deeper still (an alias): already placed as well as it can be
+    offset = where[min(error.pos.offset, len(where) - 1)]
+    return type(error)(error.message, Pos(outer, offset))
 
 
 def _in_host_pattern(parts: list[ast.WordPart], buf: list[str]) -> bool:
@@ -345,7 +356,7 @@ class WordParser:
             name = text[lx.i : j]
             lx.i = j
             return ast.ParamSub(lx.pos(start), name, "", None, "", None, None, False)
-        if c and (c.isdigit() or c in SPECIAL_PARAMS):
+        if c and ("0" <= c <= "9" or c in SPECIAL_PARAMS):
             lx.i += 1
             return ast.ParamSub(lx.pos(start), c, "", None, "", None, None, False)
         return ast.Literal(lx.pos(start), "$")
@@ -375,6 +386,7 @@ class WordParser:
         text = lx.text
         j = start + 1
         out: list[str] = []
+        where: list[int] = []  # each character's offset in the outer text, for errors
         while True:
             if j >= lx.end:
                 raise lx.incomplete("unterminated backquote", start)
@@ -385,17 +397,23 @@ class WordParser:
                 nxt = text[j + 1]
                 if nxt in "$`\\" or (in_dquote and nxt == '"'):
                     out.append(nxt)
+                    where.append(j + 1)
                     j += 2
                     continue
                 if nxt == "\n":
                     j += 2
                     continue
             out.append(c)
+            where.append(j)
             j += 1
+        where.append(j)
         lx.i = j + 1
         line, _ = lx.source.line_col(start)
         sub = Source(lx.source.name, "".join(out), line_offset=line - 1)
-        body = CommandParser(Lexer(sub)).parse_program().body
+        try:
+            body = CommandParser(Lexer(sub)).parse_program().body
+        except ParseError as e:
+            raise outer_error(e, sub, lx.source, where) from None
         return ast.CommandSub(lx.pos(start), body)
 
     def _read_braced_param(self, start: int, in_dquote: bool) -> ast.WordPart:
@@ -424,6 +442,8 @@ class WordParser:
         arg: ast.Word | None = None
         arg2: ast.Word | None = None
         c = lx.peek_char()
+        if not c:
+            raise lx.incomplete("unterminated ${", start)
         if prefix == "!" and c in "@*" and lx.peek_char(1) == "}":
             # ${!prefix@} / ${!prefix*}: names starting with the prefix.
             op = c
@@ -487,9 +507,9 @@ class WordParser:
             name = text[lx.i : j]
             lx.i = j
             return name
-        if c.isdigit():
+        if "0" <= c <= "9":
             j = lx.i
-            while j < lx.end and text[j].isdigit():
+            while j < lx.end and "0" <= text[j] <= "9":
                 j += 1
             name = text[lx.i : j]
             lx.i = j
