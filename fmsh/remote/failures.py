@@ -7,6 +7,7 @@ import socket
 RESOLVE = "resolve"  # the name does not resolve
 REFUSED = "refused"  # nothing listens there
 CONNECT_TIMEOUT = "connect-timeout"  # no SSH banner or handshake in time
+PROTOCOL = "protocol"  # the server does not speak SSH, or shares no algorithm with fmsh
 HOST_KEY = "host-key"  # unknown, changed or revoked host key
 AUTH = "auth"  # no key was accepted
 CHANNEL = "channel"  # connected, but the server refused the session or command
@@ -45,6 +46,14 @@ def classify_connect_error(error: BaseException) -> HostFailure:
         return HostFailure(AUTH, f"authentication failed ({text})")
     if name == "ChannelException":
         return HostFailure(CHANNEL, f"channel refused ({text})")
+    if name == "IncompatiblePeer" or text.startswith(_NOT_SSH):
+        return HostFailure(PROTOCOL, f"not an SSH server, or none fmsh can talk to ({_shown(text)})")
+    if text.startswith("Error reading SSH protocol banner"):
+        # paramiko's words for a server that hung up and for one that went quiet after
+        # lines that were not its version: what it caught tells them apart.
+        if isinstance(error.__context__, (socket.timeout, TimeoutError)):
+            return HostFailure(CONNECT_TIMEOUT, "no SSH version line: the server sent other lines, then nothing")
+        return HostFailure(REFUSED, "the server closed the connection before its SSH version line")
     if "banner" in text.lower() and "timeout" in text.lower() or "timed out" in text.lower():
         return HostFailure(CONNECT_TIMEOUT, "no SSH banner in time")
     if isinstance(error, (ConnectionResetError, EOFError, BrokenPipeError)) or "reset" in text.lower():
@@ -52,3 +61,13 @@ def classify_connect_error(error: BaseException) -> HostFailure:
     if isinstance(error, OSError) and error.errno is not None:
         return HostFailure(REFUSED, f"cannot connect ({error.strerror})")
     return HostFailure(LOST, text)
+
+
+# How paramiko begins the errors of a server whose first words are not SSH's.
+_NOT_SSH = ("Indecipherable protocol version", "Invalid SSH banner", "Incompatible version")
+
+
+def _shown(text: str, limit: int = 200) -> str:
+    """A server's words in a message: printable, one line, not too long."""
+    clean = "".join(c if c.isprintable() else "?" for c in text)
+    return clean if len(clean) <= limit else clean[:limit] + "..."

@@ -10,6 +10,11 @@
 
 On a terminal, a fan-out that runs over a second shows a progress line on standard error,
 and one with failures ends with a summary of them by class.
+
+Memory stays bounded whatever a host prints: a line longer than LINE_MAX is split into
+pieces of that length (every byte is kept; a newline ends each piece, as journald does;
+JSON marks the pieces with "partial": true, as Docker's log does), and gather keeps at most
+GATHER_MAX bytes of each host's output, then says how many more there were.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ if TYPE_CHECKING:
 
 MODES = ("auto", "prefix", "plain", "gather", "json")
 _PROGRESS_AFTER = 1.0
+LINE_MAX = 64 << 10  # the longest line held back whole (bytes); longer ones are split
+GATHER_MAX = 1 << 20  # what gather keeps of each host's standard output (bytes)
 
 
 def write_all(fd: int, data: bytes) -> None:
@@ -119,54 +126,108 @@ class PassThrough(Sink):
         write_all(self._fd(stream), chunk)
 
 
+def _cut_at(line: bytes | bytearray) -> int:
+    """Where to cut a line that is too long: at LINE_MAX, or up to 3 bytes before it so
+    that a UTF-8 character stays whole (its continuation bytes are 10xxxxxx)."""
+    cut = LINE_MAX
+    while cut > LINE_MAX - 3 and line[cut] & 0xC0 == 0x80:
+        cut -= 1
+    return cut
+
+
+class _LineBuffer:
+    """A stream's bytes cut into whole lines, each at most LINE_MAX bytes long: what is left
+    of a line waits for its end, and a line that grows past LINE_MAX gives up a piece."""
+
+    __slots__ = ("rest",)
+
+    def __init__(self) -> None:
+        self.rest = bytearray()
+
+    def lines(self, chunk: bytes) -> list[tuple[bytes, bool]]:
+        """(line without its newline, whether it is a piece of a longer line) for each
+        line that `chunk` completes."""
+        rest = self.rest
+        rest += chunk
+        found: list[tuple[bytes, bool]] = []
+        end = rest.rfind(b"\n")
+        if end != -1:
+            complete = bytes(rest[:end])
+            del rest[: end + 1]
+            for line in complete.split(b"\n"):
+                # A line that came in one chunk may be long too.
+                while len(line) > LINE_MAX:
+                    cut = _cut_at(line)
+                    found.append((line[:cut], True))
+                    line = line[cut:]
+                found.append((line, False))
+        # Strictly longer: a line of exactly LINE_MAX bytes may still get its newline.
+        while len(rest) > LINE_MAX:
+            cut = _cut_at(rest)
+            found.append((bytes(rest[:cut]), True))
+            del rest[:cut]
+        return found
+
+    def flush(self) -> bytes:
+        """What is left (a last line without a newline)."""
+        rest, self.rest = bytes(self.rest), bytearray()
+        return rest
+
+
 class Lines(Sink):
     """Whole lines only, so that hosts never interleave within a line; an optional prefix."""
 
     def __init__(self, names: list[str], stdout_fd: int, stderr_fd: int, prefix: bool) -> None:
         super().__init__(names, stdout_fd, stderr_fd)
         self.prefixes = [f"{name}: ".encode() if prefix else b"" for name in names]
-        self.partial: dict[tuple[int, int], bytes] = {}
+        self.partial: dict[tuple[int, int], _LineBuffer] = {}
 
     def data(self, host: int, stream: int, chunk: bytes) -> None:
-        key = (host, stream)
-        buffered = self.partial.get(key, b"") + chunk
-        cut = buffered.rfind(b"\n")
-        if cut == -1:
-            self.partial[key] = buffered
+        buffer = self.partial.get((host, stream))
+        if buffer is None:
+            buffer = self.partial[(host, stream)] = _LineBuffer()
+        self._write(host, stream, [line for line, _ in buffer.lines(chunk)])
+
+    def _write(self, host: int, stream: int, lines: list[bytes]) -> None:
+        if not lines:
             return
-        self.partial[key] = buffered[cut + 1 :]
         prefix = self.prefixes[host]
-        lines = buffered[: cut + 1]
-        if prefix:
-            lines = b"".join(prefix + line for line in lines.splitlines(keepends=True))
+        text = b"".join(prefix + line + b"\n" for line in lines)
         with self.lock:
             self.progress.clear()
-            write_all(self._fd(stream), lines)
+            write_all(self._fd(stream), text)
             self.progress.draw()
 
     def host_done(self, host: int, result: HostResult) -> None:
         for stream in (1, 2):
-            rest = self.partial.pop((host, stream), b"")
+            buffer = self.partial.pop((host, stream), None)
+            rest = buffer.flush() if buffer is not None else b""
             if rest:
-                self.data(host, stream, rest + b"\n")
+                self._write(host, stream, [rest])
         super().host_done(host, result)
 
 
 class Gathered(Sink):
-    """Every host's standard output at the end; hosts with the same output share one block.
-    Standard error goes out live, prefixed."""
+    """Every host's standard output at the end (its first GATHER_MAX bytes); hosts with the
+    same output share one block. Standard error goes out live, prefixed."""
 
     def __init__(self, names: list[str], stdout_fd: int, stderr_fd: int) -> None:
         super().__init__(names, stdout_fd, stderr_fd)
         self.outputs: dict[int, bytearray] = {}
+        self.dropped: dict[int, int] = {}  # bytes past GATHER_MAX, by host
         self.errors = Lines(names, stdout_fd, stderr_fd, prefix=True)
         self.errors.progress = self.progress
 
     def data(self, host: int, stream: int, chunk: bytes) -> None:
         if stream == 2:
             self.errors.data(host, stream, chunk)
-        else:
-            self.outputs.setdefault(host, bytearray()).extend(chunk)
+            return
+        kept = self.outputs.setdefault(host, bytearray())
+        room = GATHER_MAX - len(kept)
+        if room > 0:
+            kept += chunk[:room]
+        if len(chunk) > room:
+            self.dropped[host] = self.dropped.get(host, 0) + len(chunk) - max(room, 0)
 
     def host_done(self, host: int, result: HostResult) -> None:
         self.errors.host_done(host, result)
@@ -175,42 +236,49 @@ class Gathered(Sink):
         super().finish(results)
         from fmsh.remote.nodeset import fold
 
-        groups: dict[bytes, list[str]] = {}
+        groups: dict[tuple[bytes, int], list[str]] = {}
         for host, name in enumerate(self.names):
             output = bytes(self.outputs.get(host, b""))
             if output:
-                groups.setdefault(output, []).append(name)
-        for output, names in groups.items():
+                groups.setdefault((output, self.dropped.get(host, 0)), []).append(name)
+        for (output, dropped), names in groups.items():
             header = f"{fold(names)} ({len(names)})"
             rule = "-" * max(15, len(header))
             block = f"{rule}\n{header}\n{rule}\n".encode() + output + (b"" if output.endswith(b"\n") else b"\n")
+            if dropped:
+                note = f"[... {dropped} more bytes not shown: gather keeps the first {GATHER_MAX} of each host]"
+                block += note.encode() + b"\n"
             write_all(self.stdout_fd, block)
 
 
 class JsonLines(Sink):
     def __init__(self, names: list[str], stdout_fd: int, stderr_fd: int) -> None:
         super().__init__(names, stdout_fd, stderr_fd)
-        self.partial: dict[tuple[int, int], bytes] = {}
+        self.partial: dict[tuple[int, int], _LineBuffer] = {}
 
     def _emit(self, record: dict[str, object]) -> None:
         with self.lock:
             write_all(self.stdout_fd, (json.dumps(record, ensure_ascii=False) + "\n").encode())
 
     def data(self, host: int, stream: int, chunk: bytes) -> None:
-        key = (host, stream)
-        buffered = self.partial.get(key, b"") + chunk
-        *lines, rest = buffered.split(b"\n")
-        self.partial[key] = rest
-        for line in lines:
-            self._line(host, stream, line)
+        buffer = self.partial.get((host, stream))
+        if buffer is None:
+            buffer = self.partial[(host, stream)] = _LineBuffer()
+        for line, piece in buffer.lines(chunk):
+            self._line(host, stream, line, piece)
 
-    def _line(self, host: int, stream: int, line: bytes) -> None:
+    def _line(self, host: int, stream: int, line: bytes, piece: bool = False) -> None:
         text = line.decode("utf-8", "replace")
-        self._emit({"host": self.names[host], "stream": "stdout" if stream == 1 else "stderr", "line": text})
+        record: dict[str, object] = {"host": self.names[host], "stream": "stdout" if stream == 1 else "stderr"}
+        record["line"] = text
+        if piece:
+            record["partial"] = True  # the line goes on in the next record
+        self._emit(record)
 
     def host_done(self, host: int, result: HostResult) -> None:
         for stream in (1, 2):
-            rest = self.partial.pop((host, stream), b"")
+            buffer = self.partial.pop((host, stream), None)
+            rest = buffer.flush() if buffer is not None else b""
             if rest:
                 self._line(host, stream, rest)
         self._emit(

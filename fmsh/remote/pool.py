@@ -14,6 +14,7 @@ import random
 import socket
 import threading
 import time
+from contextlib import contextmanager
 
 from fmsh.remote import failures, known_hosts
 from fmsh.remote.failures import HostFailure
@@ -21,7 +22,7 @@ from fmsh.remote.sshconfig import HostConfig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     import paramiko
 
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 
 # Ciphers in the order fmsh asks for them: the AEAD ones first (one pass per packet).
 _CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes192-ctr", "aes256-ctr")
+# What OpenSSH allows a 16-byte block cipher between key exchanges (2^32 blocks), and
+# its packet limit (2^31).
+_REKEY_BYTES = 1 << 36
+_REKEY_PACKETS = 1 << 31
 _IDLE_CHECK = 1.0  # seconds between the looks of a connection's thread at whether to stop
 # OpenSSH's names for the key exchanges paramiko knows by another name.
 _KEX_ALIASES = {"curve25519-sha256": "curve25519-sha256@libssh.org"}
@@ -75,9 +80,11 @@ class Pool:
         self.resolve_jump = resolve_jump
         self._transports: dict[tuple[str, str, int, str | None], paramiko.Transport] = {}
         self._locks: dict[tuple[str, str, int, str | None], threading.Lock] = {}
-        self._server_slots: dict[str, threading.Semaphore] = {}
+        self._server_slots: dict[str, threading.Semaphore] = {}  # by "host:port"
         self._keys: dict[str, object] = {}  # loaded private keys by path
         self._known: dict[tuple[str, ...], known_hosts.KnownHosts] = {}
+        # The last failed connect of each key, and when it ended.
+        self._failed: dict[tuple[str, str, int, str | None], tuple[float, HostFailure]] = {}
         self._guard = threading.Lock()
 
     # --- the pool -----------------------------------------------------------------------
@@ -85,12 +92,22 @@ class Pool:
     def transport(self, config: HostConfig, settings: Settings) -> paramiko.Transport:
         """A live, authenticated connection to the host: the kept one, or a new one."""
         key = config.key
+        asked = time.monotonic()
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
             transport = self._transports.get(key)
             if transport is None or not transport.is_active():
-                transport = self._connect_with_retries(config, settings)
+                failed = self._failed.get(key)
+                if failed is not None and failed[0] >= asked:
+                    # Another name for the same server failed to connect while this one
+                    # waited its turn: the same answer, not another connect timeout.
+                    raise failed[1]
+                try:
+                    transport = self._connect_with_retries(config, settings)
+                except HostFailure as failure:
+                    self._failed[key] = (time.monotonic(), failure)
+                    raise
                 transport.fmsh_uses = 0  # type: ignore[attr-defined]
                 self._transports[key] = transport
             transport.fmsh_uses += 1  # type: ignore[attr-defined]
@@ -147,18 +164,35 @@ class Pool:
             delay *= 2
         raise AssertionError("unreachable")
 
-    def _server_slot(self, config: HostConfig, settings: Settings) -> threading.Semaphore:
+    @contextmanager
+    def _server_slot(
+        self, config: HostConfig, settings: Settings, sock: socket.socket | paramiko.Channel, left: float
+    ) -> Iterator[None]:
+        """One of the server's handshake slots, waited for no longer than the connect time
+        that is left: servers that stall hold theirs until their own timeout, and the
+        hosts queued behind them must still end within the connect timeout."""
+        server = f"{config.hostname}:{config.port}"
         with self._guard:
-            slot = self._server_slots.get(config.hostname)
+            slot = self._server_slots.get(server)
             if slot is None:
-                slot = self._server_slots[config.hostname] = threading.Semaphore(settings.handshakes_per_server)
-            return slot
+                slot = self._server_slots[server] = threading.Semaphore(settings.handshakes_per_server)
+        if not slot.acquire(timeout=max(0.0, left)):
+            sock.close()
+            raise HostFailure(
+                failures.CONNECT_TIMEOUT,
+                f"waited the whole connect timeout for a turn: {settings.handshakes_per_server} handshakes with "
+                f"{server} at a time, and those did not end",
+            )
+        try:
+            yield
+        finally:
+            slot.release()
 
     def _connect(self, config: HostConfig, settings: Settings) -> paramiko.Transport:
         timeout = config.connect_timeout or settings.connect_timeout
         start = time.monotonic()
         try:
-            return self._handshake(config, settings, timeout)
+            return self._handshake(config, settings, timeout, start)
         except HostFailure:
             raise
         except Exception:  # noqa: BLE001 - classified here
@@ -168,16 +202,23 @@ class Pool:
                 raise HostFailure(failures.CONNECT_TIMEOUT, f"no SSH handshake within {timeout:g}s") from None
             raise
 
-    def _handshake(self, config: HostConfig, settings: Settings, timeout: float) -> paramiko.Transport:
+    def _handshake(self, config: HostConfig, settings: Settings, timeout: float, start: float) -> paramiko.Transport:
         import paramiko
 
         sock = self._open_socket(config, settings, timeout)
-        with self._server_slot(config, settings):
+        with self._server_slot(config, settings, sock, timeout - (time.monotonic() - start)):
+            left = max(0.1, timeout - (time.monotonic() - start))  # of the connect timeout
             transport = paramiko.Transport(sock, disabled_algorithms=self._disabled(config))
+            # paramiko starts a key re-exchange after 512 MiB, and one it starts can race
+            # with a channel's window update into "Key-exchange timed out" mid-stream
+            # (paramiko#822; seen here once in six 1 GB outputs). sshd re-keys by its own
+            # RekeyLimit; fmsh asks only past OpenSSH's own limit for these ciphers.
+            transport.packetizer.REKEY_BYTES = _REKEY_BYTES
+            transport.packetizer.REKEY_PACKETS = _REKEY_PACKETS
             try:
-                transport.banner_timeout = timeout
-                transport.handshake_timeout = timeout
-                transport.auth_timeout = timeout
+                transport.banner_timeout = left
+                transport.handshake_timeout = left
+                transport.auth_timeout = left
                 options = transport.get_security_options()
                 options.ciphers = [c for c in _CIPHERS if c in options.ciphers] or options.ciphers
                 name = known_hosts.lookup_name(config.host_key_alias or config.hostname, config.port)
@@ -187,13 +228,18 @@ class Pool:
                     # Ask for the key type on record first, as OpenSSH does.
                     rest = [t for t in options.key_types if t not in preferred]
                     options.key_types = [t for t in preferred if t in options.key_types] + rest
-                transport.start_client(timeout=timeout)
+                transport.start_client(timeout=left)
                 if not transport.is_active():
                     raise transport.get_exception() or EOFError("the server closed the connection")
                 self._check_host_key(transport, config, settings, known, name)
                 self._authenticate(transport, config)
-            except BaseException:
+            except HostFailure:
                 transport.close()
+                raise
+            except BaseException as e:
+                transport.close()
+                if isinstance(e, Exception) and time.monotonic() - start >= timeout * 0.9:
+                    raise HostFailure(failures.CONNECT_TIMEOUT, _stalled_at(transport, timeout)) from None
                 raise
         transport.set_keepalive(config.alive_interval or 30)
         if isinstance(sock, socket.socket):
@@ -325,3 +371,14 @@ class Pool:
                     self._keys[path] = key
             keys.append(key)
         return keys
+
+
+def _stalled_at(transport: paramiko.Transport, timeout: float) -> str:
+    """Which part of the handshake a server that ran out the connect timeout never did."""
+    version = transport.remote_version
+    if not version:
+        return f"no SSH version line within {timeout:g}s"
+    shown = "".join(c if c.isprintable() else "?" for c in version)[:100]
+    if transport.session_id is None:
+        return f"the server ({shown}) did not finish the key exchange within {timeout:g}s"
+    return f"the server ({shown}) did not finish authentication within {timeout:g}s"
