@@ -53,6 +53,7 @@ class Server:
         self.config = lab.root / f"sshd_config_{number}"
         self.log = lab.root / f"sshd_{number}.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.wrapper: list[str] = []  # runs sshd, e.g. `ip netns exec NS` (tests/chaos)
 
     def write_config(self) -> None:
         lines = [f"ListenAddress {address}:{port}" for _, address, port in self.hosts]
@@ -89,6 +90,7 @@ class Server:
             # everything else in a remote command, for every tool alike.
             script = f"mount --bind {passwd} /etc/passwd && exec " + " ".join(argv)
             argv = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
+        argv = [*self.wrapper, *argv]
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 10
         for _, address, port in self.hosts:

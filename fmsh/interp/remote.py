@@ -225,7 +225,7 @@ class RemoteRunner:
             try:
                 task.journal.record_host_try(task.id, task.epoch, active.seq, active.attempt, values)
             except ShellError as e:
-                self.sh.report(e.message)
+                task.journal_failed(e)  # the step fails with it when it ends: said once
 
         return record
 

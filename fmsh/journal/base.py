@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         HostRecord,
         HostTryRecord,
         LockRecord,
+        ProcessRecord,
         SignalRecord,
         StepRecord,
         TaskRecord,
@@ -59,6 +60,7 @@ class Chunk:
 
 class Journal(ABC):
     path: str  # what messages call it
+    task_id: int | None = None  # the task this shell runs, once known: a full disk's message names it
 
     # --- tasks --------------------------------------------------------------------------
 
@@ -147,6 +149,22 @@ class Journal(ABC):
     def record_host_try(self, task_id: int, epoch: int, seq: int, attempt: int, values: dict[str, Any]) -> None:
         """One try on one host inside a fan-out step (`values`: host, try, status, failure,
         message, started_at, ended_at); a try recorded again replaces the row."""
+
+    @abstractmethod
+    def record_process(
+        self, task_id: int, epoch: int, seq: int, attempt: int, host: str, number: int, pid: int, marker: str
+    ) -> None:
+        """A try of a remote step started on a host: its process group `pid`, and the
+        `marker` (FMSH_ATTEMPT) in its environment. Closed when the host's try is recorded
+        as having ended (an exit status or signal came back)."""
+
+    @abstractmethod
+    def open_processes(self, task_id: int) -> list[ProcessRecord]:
+        """The task's remote process groups not known to have ended."""
+
+    @abstractmethod
+    def close_processes(self, task_id: int, epoch: int, processes: list[ProcessRecord], outcome: str) -> None:
+        """These are known gone now (`stopped` by a resume, or `gone`)."""
 
     @abstractmethod
     def add_bindings(self, task_id: int, epoch: int, bindings: list[tuple[str, int, str]]) -> None: ...

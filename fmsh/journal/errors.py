@@ -25,6 +25,10 @@ class JournalDamaged(JournalError):
     pass
 
 
+class JournalFull(JournalError):
+    """SQLITE_FULL: the journal's filesystem has no room for the next write."""
+
+
 class TaskNotFound(ShellError):
     def __init__(self, spec: str, path: str) -> None:
         super().__init__(f"no task {spec} in the journal {path} (`fmsh --tasks -a` lists them)", status=1)

@@ -13,6 +13,14 @@ if TYPE_CHECKING:
     from typing import Any, Self
 
 
+def text_of(value: str | bytes | None) -> str | None:
+    """A TEXT column's value as fmsh wrote it: bytes that are not UTF-8 are stored as a
+    BLOB (see sqlite._storable) and come back as the same string, with surrogates."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogateescape")
+    return value
+
+
 class Record:
     """A row: its columns as attributes."""
 
@@ -103,6 +111,12 @@ class StepRecord(Record):
     @property
     def finished(self) -> bool:
         return self.status == "finished"
+
+    @classmethod
+    def from_row(cls, row: Mapping[str, Any] | sqlite3.Row) -> Self:
+        record = super().from_row(row)
+        record.output = text_of(record.output)
+        return record
 
 
 class HostRecord(Record):
@@ -210,6 +224,23 @@ class HostTryRecord(Record):
         """The column `try`."""
         value: int = getattr(self, "try")
         return value
+
+
+class ProcessRecord(Record):
+    """A remote step's process group on a host (table remote_processes)."""
+
+    __slots__ = (
+        "task_id", "seq", "attempt", "host", "try", "pid", "marker", "started_at", "ended_at", "outcome",
+    )  # fmt: skip
+    task_id: int
+    seq: int
+    attempt: int
+    host: str
+    pid: int  # the remote process group (its leader's pid)
+    marker: str  # FMSH_ATTEMPT in its environment: what tells it from a reused pid
+    started_at: float | None
+    ended_at: float | None  # None: it may still run
+    outcome: str | None  # ended | stopped | gone
 
 
 class LockRecord(Record):

@@ -222,11 +222,36 @@ def _locks(db: sqlite_utils.Database) -> None:
     )
 
 
+def _remote_processes(db: sqlite_utils.Database) -> None:
+    """Version 4: the process group of each try of a remote step on each host (the pid
+    its wrapper reports) and the marker in its environment, so that a resumed task can
+    stop what a dead shell left running before it runs that step again. A row is closed
+    (`ended_at`, `outcome`) when the command is known to have ended, or was stopped."""
+    db.table("remote_processes").create(
+        {
+            "task_id": int,
+            "seq": int,
+            "attempt": int,
+            "host": str,
+            "try": int,
+            "pid": int,
+            "marker": str,
+            "started_at": float,
+            "ended_at": float,
+            "outcome": str,
+        },
+        pk=("task_id", "seq", "attempt", "host", "try"),
+        foreign_keys=[("task_id", "tasks", "id")],
+        not_null={"pid", "marker"},
+    )
+
+
 # Version N is reached by running MIGRATIONS[N - 1].
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _initial),
     ("signals, waits, host tries, task deadline", _signals_waits_tries),
     ("locks", _locks),
+    ("remote processes", _remote_processes),
 ]
 LATEST = len(MIGRATIONS)
 

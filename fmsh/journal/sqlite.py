@@ -21,7 +21,15 @@ import time
 
 from fmsh.journal import schema
 from fmsh.journal.base import Chunk, Journal, Owner
-from fmsh.journal.errors import JournalDamaged, JournalError, JournalLocked, TaskNotFound, TaskRefused, TaskStopped
+from fmsh.journal.errors import (
+    JournalDamaged,
+    JournalError,
+    JournalFull,
+    JournalLocked,
+    TaskNotFound,
+    TaskRefused,
+    TaskStopped,
+)
 from fmsh.journal.records import (
     AttemptRecord,
     ChunkRecord,
@@ -29,11 +37,14 @@ from fmsh.journal.records import (
     HostRecord,
     HostTryRecord,
     LockRecord,
+    ProcessRecord,
     SignalRecord,
     StepRecord,
     TaskRecord,
     WaitRecord,
+    text_of,
 )
+from fmsh.runtime import secrets
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -67,7 +78,7 @@ class SQLiteJournal(Journal):
             raise JournalError(f"cannot read the journal {path}: {e.strerror}") from None
         if st is None:
             _create_file(path, directory)
-        else:
+        elif (st.st_dev, st.st_ino) not in _OPEN:
             _check_file(path, directory, st)
         try:
             conn = sqlite3.connect(path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
@@ -84,6 +95,9 @@ class SQLiteJournal(Journal):
             raise
         if st is not None:
             _make_private(path, st)  # only now that it is known to be a usable journal
+        st = os.stat(path)
+        self._file = (st.st_dev, st.st_ino)
+        _OPEN[self._file] = _OPEN.get(self._file, 0) + 1
         return conn
 
     def _setup(self, conn: sqlite3.Connection, sync: str) -> None:
@@ -181,7 +195,11 @@ class SQLiteJournal(Journal):
                 "or set FMSH_JOURNAL to another path"
             )
         if "full" in text:
-            return JournalError(f"cannot write the journal {path}: the disk is full")
+            task = f"fmsh --resume {self.task_id}" if self.task_id is not None else "fmsh --resume ID"
+            return JournalFull(
+                f"cannot write the journal {path}: its disk is full; the task stops here and what it journaled "
+                f"is kept: free space on the filesystem of {os.path.dirname(path) or '.'}, then `{task}`"
+            )
         return JournalError(f"the journal {path}: {text}")
 
     # --- transactions -------------------------------------------------------------------
@@ -229,7 +247,7 @@ class SQLiteJournal(Journal):
     ) -> None:
         conn.execute(
             "INSERT INTO events (task_id, at, kind, epoch, owner, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            (task_id, time.time(), kind, epoch, owner, detail),
+            (task_id, time.time(), kind, epoch, owner, secrets.mask_optional(detail)),
         )
 
     # --- tasks --------------------------------------------------------------------------
@@ -237,6 +255,9 @@ class SQLiteJournal(Journal):
     def create_task(self, values: dict[str, Any], owner: Owner, lease: float) -> TaskRecord:
         now = time.time()
         row = dict(values)
+        if row.get("source"):
+            # A secret typed into a command line: the line is the task's source.
+            row["source"] = secrets.mask(row["source"])
         row.update(
             status="running",
             epoch=1,
@@ -360,8 +381,8 @@ class SQLiteJournal(Journal):
             reason = refusal(task)
             if reason is not None:
                 raise TaskRefused(reason)
-            for table in ("output", "step_hosts", "host_tries", "attempts", "bindings", "events", "signals", "waits",
-                          "steps"):  # fmt: skip
+            for table in ("output", "step_hosts", "host_tries", "remote_processes", "attempts", "bindings", "events",
+                          "signals", "waits", "steps"):  # fmt: skip
                 conn.execute(f"DELETE FROM {table} WHERE task_id = ?", (task_id,))
             conn.execute("DELETE FROM tasks WHERE id = ?", (task_id,))
 
@@ -372,7 +393,7 @@ class SQLiteJournal(Journal):
             self._fence(conn, task_id, epoch)
             conn.execute(
                 "UPDATE tasks SET source = ?, source_hash = ?, updated_at = ? WHERE id = ?",
-                (source, source_hash, time.time(), task_id),
+                (secrets.mask(source), source_hash, time.time(), task_id),
             )
             self._event(conn, task_id, "changed", epoch, None, detail)
 
@@ -458,8 +479,9 @@ class SQLiteJournal(Journal):
                 conn.execute(
                     "INSERT INTO steps (task_id, seq, key, kind, location, text, context, fingerprint, status, "
                     "started_at, attempts, tested, wake_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
-                    (task_id, seq, step["key"], step["kind"], step["location"], step["text"], step["context"],
-                     step["fingerprint"], now, attempt, step["tested"], step.get("wake_at")),
+                    (task_id, seq, step["key"], step["kind"], step["location"], secrets.mask(step["text"]),
+                     secrets.mask(step["context"]), step["fingerprint"], now, attempt, step["tested"],
+                     step.get("wake_at")),
                 )  # fmt: skip
             else:
                 conn.execute(
@@ -474,7 +496,7 @@ class SQLiteJournal(Journal):
             if bindings:
                 conn.executemany(
                     "INSERT OR REPLACE INTO bindings (task_id, name, seq, value, step) VALUES (?, ?, ?, ?, ?)",
-                    [(task_id, name, n, value, seq) for name, n, value in bindings],
+                    [(task_id, name, n, _storable(secrets.mask(value)), seq) for name, n, value in bindings],
                 )
 
         self._write(action)
@@ -482,13 +504,14 @@ class SQLiteJournal(Journal):
     def finish_step(self, task_id: int, epoch: int, seq: int, attempt: int, result: dict[str, Any]) -> None:
         now = time.time()
         status = result["exit_status"]
+        output = _storable(secrets.mask_optional(result.get("output")))
 
         def action(conn: sqlite3.Connection) -> None:
             self._fence(conn, task_id, epoch)
             conn.execute(
                 "UPDATE steps SET status = 'finished', exit_status = ?, pipestatus = ?, output = ?, "
                 "pid = COALESCE(?, pid), ended_at = ? WHERE task_id = ? AND seq = ?",
-                (status, result.get("pipestatus"), result.get("output"), result.get("pid"), now, task_id, seq),
+                (status, result.get("pipestatus"), output, result.get("pid"), now, task_id, seq),
             )
             conn.execute(
                 "UPDATE attempts SET ended_at = ?, outcome = 'finished', exit_status = ? "
@@ -510,7 +533,7 @@ class SQLiteJournal(Journal):
             conn.execute(
                 "UPDATE attempts SET ended_at = ?, outcome = ?, error = ? "
                 "WHERE task_id = ? AND seq = ? AND attempt = ?",
-                (now, outcome, error, task_id, seq, attempt),
+                (now, outcome, secrets.mask_optional(error), task_id, seq, attempt),
             )
 
         self._write(action)
@@ -519,14 +542,16 @@ class SQLiteJournal(Journal):
         self, task_id: int, epoch: int, seq: int, attempt: int, host: dict[str, Any], chunks: list[Chunk]
     ) -> None:
         name = host["host"]
+        chunks = _masked(chunks, bool(host.get("truncated")))
+        message = secrets.mask(host.get("message", ""))
 
         def action(conn: sqlite3.Connection) -> None:
             self._fence(conn, task_id, epoch)
             conn.execute(
                 "INSERT OR REPLACE INTO step_hosts (task_id, seq, host, attempt, status, failure, message, started_at, "
                 "ended_at, output_bytes, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (task_id, seq, name, attempt, host["status"], host.get("failure"), host.get("message", ""),
-                 host.get("started_at"), host.get("ended_at", time.time()), host.get("output_bytes", 0),
+                (task_id, seq, name, attempt, host["status"], host.get("failure"), message, host.get("started_at"),
+                 host.get("ended_at", time.time()), host.get("output_bytes", 0),
                  host.get("truncated", 0)),
             )  # fmt: skip
             if chunks:
@@ -540,6 +565,8 @@ class SQLiteJournal(Journal):
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(task_id, seq, name, attempt, first + k, c.stream, c.data, c.at) for k, c in enumerate(chunks, 1)],
                 )
+            if host.get("failure") in _ENDED:
+                _close_processes(conn, task_id, seq, attempt, name, None)
 
         self._write(action)
 
@@ -550,8 +577,44 @@ class SQLiteJournal(Journal):
                 'INSERT OR REPLACE INTO host_tries (task_id, seq, attempt, host, "try", status, failure, message, '
                 "started_at, ended_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (task_id, seq, attempt, values["host"], values["try"], values.get("status"), values.get("failure"),
-                 values.get("message"), values.get("started_at"), values.get("ended_at", time.time())),
+                 secrets.mask_optional(values.get("message")), values.get("started_at"),
+                 values.get("ended_at", time.time())),
             )  # fmt: skip
+            if values.get("failure") in _ENDED:
+                _close_processes(conn, task_id, seq, attempt, values["host"], values["try"])
+
+        self._write(action)
+
+    def record_process(
+        self, task_id: int, epoch: int, seq: int, attempt: int, host: str, number: int, pid: int, marker: str
+    ) -> None:
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.execute(
+                'INSERT OR REPLACE INTO remote_processes (task_id, seq, attempt, host, "try", pid, marker, started_at) '
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (task_id, seq, attempt, host, number, pid, marker, time.time()),
+            )
+
+        self._write(action)
+
+    def open_processes(self, task_id: int) -> list[ProcessRecord]:
+        rows = self._read(
+            'SELECT * FROM remote_processes WHERE task_id = ? AND ended_at IS NULL ORDER BY seq, attempt, host, "try"',
+            (task_id,),
+        )
+        return [ProcessRecord.from_row(r) for r in rows]
+
+    def close_processes(self, task_id: int, epoch: int, processes: list[ProcessRecord], outcome: str) -> None:
+        now = time.time()
+
+        def action(conn: sqlite3.Connection) -> None:
+            self._fence(conn, task_id, epoch)
+            conn.executemany(
+                "UPDATE remote_processes SET ended_at = ?, outcome = ? "
+                'WHERE task_id = ? AND seq = ? AND attempt = ? AND host = ? AND "try" = ? AND ended_at IS NULL',
+                [(now, outcome, task_id, p.seq, p.attempt, p.host, getattr(p, "try")) for p in processes],
+            )
 
         self._write(action)
 
@@ -560,7 +623,7 @@ class SQLiteJournal(Journal):
             self._fence(conn, task_id, epoch)
             conn.executemany(
                 "INSERT OR REPLACE INTO bindings (task_id, name, seq, value, step) VALUES (?, ?, ?, ?, 0)",
-                [(task_id, name, n, value) for name, n, value in bindings],
+                [(task_id, name, n, _storable(secrets.mask(value))) for name, n, value in bindings],
             )
 
         self._write(action)
@@ -569,6 +632,8 @@ class SQLiteJournal(Journal):
 
     def begin_wait(self, task_id: int, epoch: int, seq: int, name: str, kind: str, deadline: float | None) -> str:
         now = time.time()
+        if kind != "signal":  # what is awaited (a URL may hold a token); a signal's name is matched as sent
+            name = secrets.mask(name)
 
         def action(conn: sqlite3.Connection) -> str:
             self._fence(conn, task_id, epoch)
@@ -634,7 +699,7 @@ class SQLiteJournal(Journal):
             state = "late" if note else "pending"
             conn.execute(
                 "INSERT INTO signals (task_id, name, value, state, sent_at, sender, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (task_id, name, value, state, now, sender, note or None),
+                (task_id, name, secrets.mask_optional(value), state, now, sender, note or None),
             )
             return state, note
 
@@ -832,7 +897,7 @@ class SQLiteJournal(Journal):
 
     def bindings(self, task_id: int) -> list[tuple[str, int, str]]:
         rows = self._read("SELECT name, seq, value FROM bindings WHERE task_id = ? ORDER BY name, seq", (task_id,))
-        return [(r[0], r[1], r[2]) for r in rows]
+        return [(r[0], r[1], text_of(r[2]) or "") for r in rows]
 
     def signals(self, task_id: int) -> list[SignalRecord]:
         rows = self._read("SELECT * FROM signals WHERE task_id = ? ORDER BY id", (task_id,))
@@ -885,6 +950,28 @@ class SQLiteJournal(Journal):
     def close(self) -> None:
         with self._lock:
             self.conn.close()
+            count = _OPEN.pop(self._file, 0) - 1
+            if count > 0:
+                _OPEN[self._file] = count
+
+
+# A host's try that ended with one of these failure classes ran its command to the end
+# (an exit status or an exit signal came back): its process group is gone.
+_ENDED = (None, "exit", "signal")
+
+
+def _close_processes(
+    conn: sqlite3.Connection, task_id: int, seq: int, attempt: int, host: str, number: int | None
+) -> None:
+    sql = (
+        "UPDATE remote_processes SET ended_at = ?, outcome = 'ended' "
+        "WHERE task_id = ? AND seq = ? AND attempt = ? AND host = ? AND ended_at IS NULL"
+    )
+    args: tuple[Any, ...] = (time.time(), task_id, seq, attempt, host)
+    if number is not None:
+        sql += ' AND "try" = ?'
+        args += (number,)
+    conn.execute(sql, args)
 
 
 def _create_file(path: str, directory: str) -> None:
@@ -907,8 +994,21 @@ def _create_file(path: str, directory: str) -> None:
     os.close(fd)
 
 
+# The journal files this process has open through SQLite, by (device, inode), with how
+# many connections. POSIX record locks belong to a process, not to a descriptor: closing
+# *any* descriptor of the file drops all of them. SQLite knows this of its own descriptors,
+# but a plain open()/close() of a journal that this process already has open (reading its
+# header, below, for a second connection: `lock` in a task, the prompt) silently released
+# the task's locks; the next other process to close the journal then found itself the
+# last user, checkpointed and deleted the write-ahead log under the running task, whose
+# later commits went into the deleted file (the chaos suite found it). A file this process
+# has open is known to be SQLite: its header is not read again.
+_OPEN: dict[tuple[int, int], int] = {}
+
+
 def _check_file(path: str, directory: str, st: os.stat_result) -> None:
-    """Before SQLite touches an existing file: is it SQLite at all, and can it be written?"""
+    """Before SQLite touches an existing file: is it SQLite at all, and can it be written?
+    Never for a file this process already has open (see _OPEN)."""
     import stat
 
     if not stat.S_ISREG(st.st_mode):
@@ -932,13 +1032,31 @@ def _check_file(path: str, directory: str, st: os.stat_result) -> None:
 
 def _make_private(path: str, st: os.stat_result) -> None:
     """An existing journal found readable by others is made 0600 (its -wal and -shm, which
-    SQLite creates with the journal's mode, too)."""
+    SQLite creates with the journal's mode, too), and fmsh says so: it holds commands'
+    output."""
     if st.st_uid == os.getuid() and st.st_mode & 0o077:
         for name in (path, path + "-wal", path + "-shm"):
             try:
                 os.chmod(name, 0o600)
             except OSError:
                 pass
+        if st.st_size:  # an empty file (just made by another program) exposed nothing
+            told = f"fmsh: the journal {path} was open to others (mode {st.st_mode & 0o777:o}): made 0600\n"
+            os.write(2, told.encode("utf-8", "replace"))
+
+
+def _masked(chunks: list[Chunk], truncated: bool) -> list[Chunk]:
+    """A host's output chunks with the secrets masked, each stream as one text (a secret
+    split between two chunks is masked too)."""
+    if not chunks or not secrets.any_values():
+        return chunks
+    masked = list(chunks)
+    for stream in {c.stream for c in chunks}:
+        places = [k for k, c in enumerate(chunks) if c.stream == stream]
+        pieces = secrets.mask_pieces([chunks[k].data for k in places], truncated)
+        for k, data in zip(places, pieces, strict=True):
+            masked[k] = Chunk(stream, data, chunks[k].at)
+    return masked
 
 
 def _quoted(name: str) -> str:
@@ -957,3 +1075,16 @@ def _not_sqlite(path: str) -> JournalError:
         f"{path} is not an fmsh journal: it is not a SQLite database. Nothing was changed: move it away, or set "
         "FMSH_JOURNAL to another path"
     )
+
+
+def _storable(text: str | None) -> str | bytes | None:
+    """A value for a TEXT column: itself, or, when it holds bytes that are not UTF-8
+    (a capture of binary output, kept by Python as surrogates), those bytes as a BLOB,
+    which `text_of` turns back into the same string."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape")
+    return text

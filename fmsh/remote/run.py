@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from fmsh.remote.output import Sink
     from fmsh.remote.pool import Pool, Settings
     from fmsh.remote.sshconfig import HostConfig
+    from fmsh.remote.sudo import SudoResponder
 
 _GRACE = 2.0  # seconds between the polite signal and KILL, and between KILL and giving up
 _SIGNALS = {"HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9, "USR1": 10,
@@ -84,29 +85,33 @@ def argv_script(argv: list[str]) -> tuple[str, bool]:
     """A command's argv as remote shell text, quoted word by word, and whether it may
     replace the shell (`exec`): not when it is one of the shell's own builtins."""
     from fmsh.expand.quote import posix_quote
+    from fmsh.remote.sudo import sudo_argv
 
+    argv = sudo_argv(argv)  # `sudo ...`: its password prompt is answered (remote/sudo.py)
     return " ".join(posix_quote(a) for a in argv), argv[0] not in SHELL_BUILTINS
 
 
 def wrap(script: str, replace: bool, environment: dict[str, str] | None = None) -> str:
     """The command line sent to the remote login shell: /bin/sh reports its pid (the
-    process group of everything the command starts), exports `environment` (sshd accepts
-    few variables of the client's own), then runs the script (`exec` for a single
-    program, so that its exit signal is the stage's)."""
+    process group of everything the command starts), then runs the script (`exec` for a
+    single program, so that its exit signal is the stage's). `environment` (sshd accepts
+    few variables of the client's own) is given by `env` to /bin/sh itself, not exported
+    from inside it: so it is in the group leader's /proc/PID/environ from the start, where
+    a resumed task finds the marker (FMSH_ATTEMPT) that tells its leftovers from a
+    process that reuses the pid."""
     from fmsh.expand.quote import posix_quote
 
-    exports = ""
+    body = "printf 'fmsh-pid %s\\n' \"$$\" >&2; " + ("exec " if replace else "") + script
     if environment:
-        exports = "".join(f"{name}={posix_quote(value)} " for name, value in environment.items())
-        exports = "export " + exports.strip() + "; "
-    body = "printf 'fmsh-pid %s\\n' \"$$\" >&2; " + exports + ("exec " if replace else "") + script
+        assignments = " ".join(f"{name}={posix_quote(value)}" for name, value in environment.items())
+        return f"exec env {assignments} /bin/sh -c {posix_quote(body)}"
     return "exec /bin/sh -c " + posix_quote(body)
 
 
 class _Active:
     """A host whose command is running."""
 
-    __slots__ = ("index", "channel", "stop", "stop_sent", "killed_at", "pid", "head", "helpers")
+    __slots__ = ("index", "channel", "stop", "stop_sent", "killed_at", "pid", "pid_told", "head", "helpers")
 
     def __init__(self, index: int, channel: paramiko.Channel) -> None:
         self.index = index
@@ -115,6 +120,7 @@ class _Active:
         self.stop_sent: float | None = None
         self.killed_at: float | None = None
         self.pid: int | None = None  # the remote process group, once reported
+        self.pid_told = False  # handed to the sink's `process_started` (a task journals it)
         self.head: bytearray | None = bytearray()  # stderr until the pid line is read
         self.helpers: list[paramiko.Channel] = []  # the channels that ran `kill`
 
@@ -145,6 +151,11 @@ class RemoteRun:
         width: int = 32,
         interrupted: Callable[[], bool] | None = None,
     ) -> None:
+        if "\0" in command:
+            from fmsh.runtime.errors import ShellError
+
+            # sshd would refuse it with no word of why; no program's argv can hold one.
+            raise ShellError("a remote command cannot carry a NUL byte (no argument or command line can hold one)")
         self.pool = pool
         self.settings = settings
         self.targets = targets
@@ -167,6 +178,11 @@ class RemoteRun:
         self._broadcast: bytes | None = None
         self._output_closed = False
         self._remaining = len(targets)
+        self.sudo: SudoResponder | None = None
+        if "sudo" in command:
+            from fmsh.remote.sudo import SudoResponder, uses_sudo
+
+            self.sudo = SudoResponder() if uses_sudo(command) else None
 
     # --- control from other threads -----------------------------------------------------
 
@@ -286,7 +302,9 @@ class RemoteRun:
                 raise HostFailure(self._stop[1], "stopped before it started")
             try:
                 channel = transport.open_session(timeout=self.settings.connect_timeout)
-                channel.exec_command(self.command)
+                # Bytes that are not UTF-8 (a file name) are in the text as surrogates
+                # (surrogateescape): they go out as the same bytes.
+                channel.exec_command(self.command.encode("utf-8", "surrogateescape"))
                 return channel
             except Exception as e:  # noqa: BLE001 - classified
                 if attempt == 1 and not transport.is_active():
@@ -298,7 +316,10 @@ class RemoteRun:
                 raise HostFailure(failures.CHANNEL, f"cannot start the command ({e})") from None
         raise AssertionError("unreachable")
 
-    def _feed_stdin(self, channel: paramiko.Channel) -> None:
+    def _feed_stdin(self, channel: paramiko.Channel, held: bool = True) -> None:
+        if held and self.sudo is not None:
+            self.sudo.hold(channel, lambda: self._feed_stdin(channel, held=False))
+            return
         if self.stdin_fd is None:
             channel.shutdown_write()
             return
@@ -342,17 +363,43 @@ class RemoteRun:
         try:
             while channel.recv_ready():
                 data = channel.recv(65536)
+                if self.sudo is not None:
+                    self.sudo.stdout(channel)
                 if not self._output_closed:
                     self.sink.data(host.index, 1, data)
             while channel.recv_stderr_ready():
                 data = host.stderr(channel.recv_stderr(65536))
+                if self.sudo is not None and data:
+                    data = self.sudo.stderr(host.index, channel, data)
+                if host.pid is not None and not host.pid_told:
+                    self._process_started(host)
                 if data and not self._output_closed:
                     self.sink.data(host.index, 2, data)
         except BrokenPipeError:
             # The reader went away: as a local command would die of SIGPIPE, stop this one.
             self._output_closed = True
             self.request_stop("PIPE", failures.SIGNAL, 141)
+        except Exception as e:
+            from paramiko.ssh_exception import SSHException
+
+            if not isinstance(e, SSHException):
+                raise
+            # paramiko gave up on the connection (a key exchange that timed out): this
+            # host is lost, with what it sent so far; the shell and the others go on.
+            transport = channel.get_transport()
+            if transport is not None:
+                transport.close()
+            channel.close()
+            return True
         return bool(channel.eof_received or channel.closed)
+
+    def _process_started(self, host: _Active) -> None:
+        """A task's sink journals the remote process group of each try (a resumed task
+        stops it if the shell dies); other sinks do not have the method."""
+        host.pid_told = True
+        started = getattr(self.sink, "process_started", None)
+        if started is not None and host.pid is not None:
+            started(host.index, self._try[host.index], host.pid)
 
     def _finished(self, host: _Active) -> bool:
         """Record the host's end once its exit status (or its channel's end) is known."""
@@ -362,6 +409,8 @@ class RemoteRun:
         if host.head:  # a short stderr that never had the pid line: it is the command's
             self.sink.data(host.index, 2, bytes(host.head))
             host.head = None
+        if self.sudo is not None and (rest := self.sudo.flush(host.index)):
+            self.sink.data(host.index, 2, rest)
         stop = host.stop or self._stop
         if stop is not None and host.stop_sent is not None and (channel.exit_status_ready() or channel.closed):
             _, kind, status = stop
@@ -384,6 +433,8 @@ class RemoteRun:
             result = HostResult(name, failures.CONNECTION_STATUS, failures.LOST, why)
         else:
             return False
+        if self.sudo is not None:
+            result = self.sudo.outcome(host.index, result)
         channel.close()
         for helper in host.helpers:
             helper.close()

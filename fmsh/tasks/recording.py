@@ -1,6 +1,9 @@
 """A remote stage's output sink that also journals: each host's outcome as the host
 finishes, and its output (up to a cap per step and host, FMSH_JOURNAL_OUTPUT bytes, 1M by
-default) for `log`. Everything is passed on to the real sink unchanged."""
+default) for `log`; and each try's remote process group as the wrapper reports it (a
+resumed task stops what a dead shell left running). Everything is passed on to the real
+sink unchanged. A journal write that fails (a full disk, a takeover) fails the stage when
+it ends, so that a step is never journaled finished without its hosts' results."""
 
 from __future__ import annotations
 
@@ -20,12 +23,17 @@ class RecordingSink(Sink):
     """`record(host name, result, chunks kept, bytes seen, truncated)` is called once per host."""
 
     def __init__(
-        self, inner: Sink, record: Callable[[str, HostResult, list[Chunk], int, bool], None], cap: int
+        self,
+        inner: Sink,
+        record: Callable[[str, HostResult, list[Chunk], int, bool], None],
+        cap: int,
+        on_process: Callable[[str, int, int], None] | None = None,
     ) -> None:
         super().__init__(inner.names, inner.stdout_fd, inner.stderr_fd)
         self.inner = inner
         self.record = record
         self.cap = cap
+        self.on_process = on_process  # (host name, try, remote process group)
         self._chunks: dict[int, list[Chunk]] = {}
         self._kept: dict[int, int] = {}
         self._seen: dict[int, int] = {}
@@ -51,22 +59,30 @@ class RecordingSink(Sink):
             if self.error is None:
                 self.error = e
 
+    def process_started(self, host: int, number: int, pid: int) -> None:
+        if self.on_process is None:
+            return
+        try:
+            self.on_process(self.names[host], number, pid)
+        except Exception as e:  # noqa: BLE001 - as in host_done
+            if self.error is None:
+                self.error = e
+
     def finish(self, results: list[HostResult]) -> None:
         self.inner.finish(results)
+        if self.error is not None:
+            raise self.error
 
     def tick(self) -> None:
         self.inner.tick()
 
 
 def output_cap(value: str | None) -> int:
-    """FMSH_JOURNAL_OUTPUT: bytes, with an optional K, M or G."""
+    """FMSH_JOURNAL_OUTPUT: bytes, with an optional K, M or G (1M when unset)."""
     from fmsh.runtime.errors import ShellError
+    from fmsh.runtime.settings import SettingError, size
 
-    if not value:
-        return 1 << 20
-    text = value.strip().upper()
-    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(text[-1:], 1)
-    number = text[:-1] if scale != 1 else text
-    if not number.isdigit():
-        raise ShellError(f"FMSH_JOURNAL_OUTPUT={value}: not a size (as in 512K or 4M)")
-    return int(number) * scale
+    try:
+        return size(value, "FMSH_JOURNAL_OUTPUT", 1 << 20)
+    except SettingError as e:
+        raise ShellError(str(e)) from None

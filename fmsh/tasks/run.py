@@ -17,6 +17,7 @@ their part of a step and exit.
 from __future__ import annotations
 
 import json
+import os
 import time
 
 from fmsh.journal.errors import JournalError, TaskStopped
@@ -46,7 +47,7 @@ _TIME_VARIABLES = ("SECONDS", "EPOCHSECONDS", "EPOCHREALTIME")
 class ActiveStep:
     """The step being run (its journal row and attempt)."""
 
-    __slots__ = ("seq", "attempt", "key", "kind", "record", "wake_at")
+    __slots__ = ("seq", "attempt", "key", "kind", "record", "wake_at", "marker")
 
     def __init__(self, seq: int, attempt: int, key: str, kind: str, record: StepRecord | None) -> None:
         self.seq = seq
@@ -55,6 +56,7 @@ class ActiveStep:
         self.kind = kind
         self.record = record  # the journaled row, when the step runs again
         self.wake_at: float | None = None
+        self.marker = ""  # FMSH_ATTEMPT (TaskRun._begin)
 
 
 class TaskRun:
@@ -90,6 +92,9 @@ class TaskRun:
         self._background: dict[int, ActiveStep] = {}  # pid -> its step, until reaped
         self._replayed = StepResult(0)  # the result of the step just replayed
         self.replication = replication  # the journal's replica, when it has one (fmsh/replicate)
+        self._journal_error: ShellError | None = None  # a write that failed inside a step (journal_failed)
+        self.unstopped: set[int] = set()  # steps a dead shell left running where resume could not stop them
+        journal.task_id = task.id
         self._install(seed)
         self.heartbeat = Heartbeat(journal, task.id, task.epoch, lease, self._lost)
 
@@ -134,7 +139,12 @@ class TaskRun:
         self.depth += 1
         try:
             result = action()
+            if self._journal_error is not None:
+                error, self._journal_error = self._journal_error, None
+                raise error
         except BaseException as e:
+            if isinstance(e, JournalError) and self.stop_reason is None:
+                self.stop_reason = e.message  # said once, by the shell; nothing more is written
             self._abandon(active, e)
             raise
         finally:
@@ -175,6 +185,9 @@ class TaskRun:
             assert record is not None
             active = ActiveStep(record.seq, record.attempts + 1, key, kind, record)
         active.wake_at = record.wake_at if record is not None and record.wake_at else wake_at
+        # In the environment of this attempt's remote commands: TASK.SEQ.ATTEMPT.NONCE, the
+        # nonce so that a task of the same number in another journal never passes for it.
+        active.marker = f"{self.id}.{active.seq}.{active.attempt}.{os.urandom(4).hex()}"
         row = {
             "seq": active.seq,
             "key": key,
@@ -193,6 +206,11 @@ class TaskRun:
         except (TaskStopped, JournalError) as e:
             self.stop_reason = e.message  # the task stays resumable: nothing more is written
             raise
+        if active.seq in self.unstopped:
+            from fmsh.tasks.leftovers import stop_leftovers
+
+            self.unstopped.discard(active.seq)
+            stop_leftovers(self, self.sh.report, active.seq)  # its host may be back by now
         self.current = active
         self.sh.vars.set("FMSH_STEP", key)
         return active
@@ -330,6 +348,10 @@ class TaskRun:
             return inner
         started = time.time()
 
+        def process(host: str, number: int, pid: int) -> None:
+            journal, seq, attempt = self.journal, active.seq, active.attempt
+            journal.record_process(self.id, self.epoch, seq, attempt, host, number, pid, active.marker)
+
         def record(host: str, result: HostResult, chunks: list[Chunk], seen: int, truncated: bool) -> None:
             values = {
                 "host": host,
@@ -343,7 +365,7 @@ class TaskRun:
             }
             self.journal.record_host(self.id, self.epoch, active.seq, active.attempt, values, chunks)
 
-        return RecordingSink(inner, record, self.output_cap)
+        return RecordingSink(inner, record, self.output_cap, process)
 
     def finished_hosts(self) -> dict[str, HostRecord]:
         """A fan-out step that runs again: the hosts that already ran it to the end (with
@@ -353,10 +375,20 @@ class TaskRun:
             return {}
         return {h.host: h for h in self.journal.hosts(self.id, active.seq) if h.failure in (None, "exit", "signal")}
 
+    def journal_failed(self, error: ShellError) -> None:
+        """A journal write inside the step failed (a host's try, from a remote stage's
+        loop): the step fails with the first such error when it ends, so that it is said
+        once and the step is not journaled finished without it."""
+        if self._journal_error is None:
+            self._journal_error = error
+
     def remote_environment(self) -> dict[str, str]:
         """What a remote command is told, so that it can deduplicate its effect."""
         active = self.current
-        return {"FMSH_TASK_ID": str(self.id), "FMSH_STEP": active.key if active else ""}
+        environment = {"FMSH_TASK_ID": str(self.id), "FMSH_STEP": active.key if active else ""}
+        if active is not None:
+            environment["FMSH_ATTEMPT"] = active.marker
+        return environment
 
     # --- the task's life ----------------------------------------------------------------
 

@@ -299,6 +299,9 @@ def _run(task: TaskRecord, journal: Journal, here: Owner, lease: float, replay: 
             replication.detach()
         journal.close()
         raise
+    from fmsh.tasks.leftovers import stop_leftovers
+
+    run.unstopped = stop_leftovers(run, report)  # before a step can run again beside its first copy
     status = sh.run_script(text, task.source_name, resumed=run)
     sh.close()
     return status
