@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from fmsh.expand.word import WordEvaluator
+from fmsh.interp.capture import CAPTURE_MAX, Capture
 from fmsh.interp.command import CommandEvaluator
 from fmsh.interp.traps import Traps
 from fmsh.runtime import process, signals
@@ -120,6 +121,10 @@ class Shell:
         self._builtins: dict[str, Builtin | None] = {}
         self._parsed_words: dict[str, ast.Word] = {}
         self._init_variables()
+        from fmsh.runtime import secrets
+
+        secrets.attach(self.vars.get)
+        secrets.mark_environment(os.environ if environ is None else environ)
 
     def _init_variables(self) -> None:
         v = self.vars
@@ -234,17 +239,24 @@ class Shell:
 
         if assignments:
             self.trace_assignments(assignments)
-        write_fd(2, self._ps4() + " ".join(shell_quote(a) if isinstance(a, str) else a.name for a in argv) + "\n")
+        self._trace(self._ps4() + " ".join(shell_quote(a) if isinstance(a, str) else a.name for a in argv) + "\n")
 
     def trace_assignments(self, assignments: list[ast.Assignment]) -> None:
         from fmsh.expand.quote import shell_quote
 
         for a in assignments:
-            write_fd(2, f"{self._ps4()}{a.name}={shell_quote(self.vars.get(a.name) or '')}\n")
+            self._trace(f"{self._ps4()}{a.name}={shell_quote(self.vars.get(a.name) or '')}\n")
 
     def trace_words(self, words: list[str], pos: Pos | None) -> None:
         if self.options.xtrace:
-            write_fd(2, self._ps4() + " ".join(words) + "\n")
+            self._trace(self._ps4() + " ".join(words) + "\n")
+
+    @staticmethod
+    def _trace(line: str) -> None:
+        """A `set -x` line, secrets masked: it goes to logs (CI, cron mail)."""
+        from fmsh.runtime.secrets import mask
+
+        write_fd(2, mask(line))
 
     # --- builtins -----------------------------------------------------------------------
 
@@ -364,15 +376,9 @@ class Shell:
 
     def internal_error(self, error: Exception) -> int:
         """A bug in fmsh: one line, not a traceback (FMSH_DEBUG=1 shows it)."""
-        if os.environ.get("FMSH_DEBUG"):
-            import traceback
+        from fmsh.runtime.errors import internal_error_line
 
-            write_fd(2, "".join(traceback.format_exception(error)))
-        tb = error.__traceback__
-        while tb is not None and tb.tb_next is not None:
-            tb = tb.tb_next
-        where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
-        self.report(f"internal error: {type(error).__name__}: {error}{where} (please report it)")
+        self.report(internal_error_line(error))
         return 70
 
     def wait_foreground(
@@ -452,23 +458,16 @@ class Shell:
             pid = self.fork(child, group=0 if grouped else None)
         finally:
             os.close(write_end)
-        chunks: list[bytes] = []
+        capture = Capture(read_end, self._capture_max())
         signals.state.waiting += 1
         try:
-            while True:
-                chunk = os.read(read_end, 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
+            capture.read()  # over the limit, it closes the pipe: the writer dies of SIGPIPE
         finally:
             signals.state.waiting -= 1
-            os.close(read_end)
+            capture.close()
         status = self.wait_foreground([pid], pid if grouped else None)[0]
         self.last_status = self.cmdsub_status = status
-        data = b"".join(chunks)
-        if b"\0" in data:
-            data = data.replace(b"\0", b"")
-        return data.decode("utf-8", "surrogateescape").rstrip("\n")
+        return capture.text()
 
     def _command_sub_here(self, body: ast.CommandList) -> str:
         """`$(@web1 nproc)`: run in this shell, not a forked copy, so that the stage uses
@@ -477,16 +476,8 @@ class Shell:
         import threading
 
         read_end, write_end = os.pipe()
-        chunks: list[bytes] = []
-
-        def collect() -> None:
-            while True:
-                chunk = os.read(read_end, 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-
-        reader = threading.Thread(target=collect, daemon=True)
+        capture = Capture(read_end, self._capture_max())
+        reader = threading.Thread(target=capture.read, daemon=True)
         reader.start()
         frame = self.fds.push()
         errexit = self.options.errexit
@@ -503,10 +494,17 @@ class Shell:
             self.options.set("errexit", errexit)
             self.fds.restore(frame)
             reader.join()
-            os.close(read_end)
+            capture.close()
         self.last_status = self.cmdsub_status = status
-        data = b"".join(chunks).replace(b"\0", b"")
-        return data.decode("utf-8", "surrogateescape").rstrip("\n")
+        return capture.text()
+
+    def _capture_max(self) -> int:
+        from fmsh.runtime.settings import SettingError, size
+
+        try:
+            return size(self.vars.get("FMSH_CAPTURE_MAX"), "FMSH_CAPTURE_MAX", CAPTURE_MAX)
+        except SettingError as e:
+            raise ShellError(str(e)) from None
 
     def close(self) -> None:
         """At exit: say goodbye to the SSH servers; the terminal goes back to whoever had it."""

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from fmsh.interp.command import CommandEvaluator
     from fmsh.interp.shell import Shell
 
-DECLARATION_BUILTINS = frozenset(["declare", "typeset", "local", "export", "readonly"])
+DECLARATION_BUILTINS = frozenset(["declare", "typeset", "local", "export", "readonly", "secret"])
 MAX_CALL_DEPTH = 1000
 
 # The standard library's index, name -> file: read from its folder the first time a
@@ -225,7 +225,19 @@ class SimpleCommandRunner:
         sh.vars.set_array(name, array, local=local)
 
     def _expand_declaration(self, words: list[ast.Word]) -> list:
-        """Arguments of declare/local/export/readonly: assignments are not split."""
+        """Arguments of declare/local/export/readonly/secret: assignments are not split."""
+        task = self.sh.task
+        if task is not None and _is_secret_command(words[0]):
+            # What `secret NAME=$(...)` runs to fetch a secret is no step of the task: its
+            # output, the secret, is not journaled, and a resumed task fetches it again.
+            task.depth += 1
+            try:
+                return self._declaration_argv(words)
+            finally:
+                task.depth -= 1
+        return self._declaration_argv(words)
+
+    def _declaration_argv(self, words: list[ast.Word]) -> list:
         from fmsh.syntax.parser import as_assignment
 
         sh = self.sh
@@ -446,6 +458,10 @@ def _is_binary(path: str) -> bool:
     except OSError:
         return False
     return b"\0" in head.split(b"\n", 1)[0]
+
+
+def _is_secret_command(word: ast.Word) -> bool:
+    return len(word.parts) == 1 and type(word.parts[0]) is ast.Literal and word.parts[0].text == "secret"
 
 
 def _is_declaration(word: ast.Word) -> bool:

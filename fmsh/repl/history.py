@@ -6,7 +6,9 @@ The file is $FMSH_HISTORY, else $XDG_STATE_HOME/fmsh/history.db, else
     entries(id, command, cwd, status, duration, started_at, host, session)
 
 A row is written when a command line is accepted and completed (status, duration in
-seconds) when it ends. Every SQL statement of the history is in this module. The prompt
+seconds) when it ends; every secret value in it is masked as `***` (fmsh/runtime/secrets.py).
+A line that uses `secret` is written only when it ends, so that the secret it sets
+(`secret TOKEN=...`) is masked in it too. Every SQL statement of the history is in this module. The prompt
 reads it through `prompt_history(store)`, a prompt_toolkit History; the `history` builtin
 through `HistoryStore` directly (without importing prompt_toolkit).
 """
@@ -14,6 +16,7 @@ through `HistoryStore` directly (without importing prompt_toolkit).
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -68,6 +71,8 @@ class HistoryStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
+        # Lines held until they end (they set secrets): negative id -> the row's values.
+        self._held: dict[int, tuple[str, str, float, str, str]] = {}
 
     # --- connections --------------------------------------------------------------------
 
@@ -85,6 +90,8 @@ class HistoryStore:
                 os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             except OSError as e:
                 raise HistoryError(f"{self.path}: {e.strerror}") from None
+        elif create:
+            _make_private(self.path)
         try:
             conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 5000")
@@ -121,15 +128,33 @@ class HistoryStore:
         or starting with a space, as bash's ignorespace)."""
         if not command.strip() or command.startswith(" ") or len(command) > MAX_COMMAND:
             return None
+        if _SETS_SECRET.search(command):
+            entry = -1 - len(self._held)
+            self._held[entry] = (command, cwd, time.time(), host, session)
+            return entry
+        from fmsh.runtime.secrets import mask
+
         conn = self._writer()
         self._run(
             conn,
             "INSERT INTO entries (command, cwd, started_at, host, session) VALUES (?, ?, ?, ?, ?)",
-            (command, cwd, time.time(), host, session),
+            (mask(command), cwd, time.time(), host, session),
         )
         return int(self._run(conn, "SELECT last_insert_rowid()")[0][0])
 
     def finish(self, entry: int, status: int, duration: float) -> None:
+        held = self._held.pop(entry, None)
+        if held is not None:
+            from fmsh.runtime.secrets import mask
+
+            command, cwd, started_at, host, session = held
+            self._run(
+                self._writer(),
+                "INSERT INTO entries (command, cwd, status, duration, started_at, host, session) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (mask(command), cwd, status, duration, started_at, host, session),
+            )
+            return
         self._run(self._writer(), "UPDATE entries SET status = ?, duration = ? WHERE id = ?", (status, duration, entry))
 
     def clear(self) -> None:
@@ -172,6 +197,27 @@ class HistoryStore:
             conn.close()
         names = columns.split(", ")
         return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+_SETS_SECRET = re.compile(r"(^|[^\w-])secret\b")
+
+
+def _make_private(path: str) -> None:
+    """A history file others can read is made 0600 (its -wal and -shm too): the commands
+    in it may hold secrets."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if st.st_uid == os.getuid() and st.st_mode & 0o077:
+        for name in (path, path + "-wal", path + "-shm"):
+            try:
+                os.chmod(name, 0o600)
+            except OSError:
+                pass
+        if st.st_size:  # an empty file (just made by another program) exposed nothing
+            told = f"fmsh: the history {path} was open to others (mode {st.st_mode & 0o777:o}): made 0600\n"
+            os.write(2, told.encode("utf-8", "replace"))
 
 
 _history_class: type | None = None

@@ -235,7 +235,8 @@ class Replication:
         """For `replicate status`: when the last sync was and how long it took."""
         path = os.path.join(self._state_dir(), "last-sync")
         try:
-            with open(path + ".tmp", "w", encoding="utf-8") as f:
+            fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private, as its folder
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump({"at": time.time(), "seconds": took, "epoch": self.epoch}, f)
             os.replace(path + ".tmp", path)
         except OSError:

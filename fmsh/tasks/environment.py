@@ -1,8 +1,10 @@
 """The environment a task started with: journaled without its secrets, restored on resume.
 
-A variable whose name says it holds a secret (…SECRET…, …TOKEN…, …PASSWORD…, …_KEY, …)
-is never written to the journal: only its name is, and a resumed task takes its value
-from the environment of the shell that resumes it (and says so if it is missing there).
+A variable whose name says it holds a secret (…SECRET…, …TOKEN…, …PASSWORD…, …_KEY, …),
+or that `secret` marked, is never written to the journal: only its name is, and a resumed
+task takes its value from the environment of the shell that resumes it (and says so if it
+is missing there). The same names make a variable from the environment a secret whose
+value is masked wherever fmsh writes (fmsh/runtime/secrets.py).
 Variables that belong to the session rather than to the task (the ssh-agent socket, the
 terminal, the display, fmsh's own journal settings) also come from the resuming shell.
 """
@@ -22,12 +24,22 @@ _SESSION = frozenset(
         "DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR", "DBUS_SESSION_BUS_ADDRESS", "COLUMNS", "LINES",
         "TMUX", "TMUX_PANE", "STY", "WINDOWID", "FMSH_JOURNAL", "FMSH_JOURNAL_TIMEOUT", "FMSH_JOURNAL_SYNC",
         "FMSH_LEASE", "FMSH_TASK_ID", "FMSH_STEP", "SHLVL", "OLDPWD", "PWD", "_",
+        # The desktop session's, not secrets (their values, `user` or `wayland`, must not be masked):
+        "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_SESSION_CLASS", "XDG_SESSION_DESKTOP", "DESKTOP_SESSION",
+        "SESSION_MANAGER",
     ]
 )  # fmt: skip
 
 
 def is_secret(name: str) -> bool:
+    """Whether NAME, by its name alone, holds a secret."""
     return name not in _SESSION and _SECRET.search(name) is not None
+
+
+def _marked(name: str) -> bool:
+    from fmsh.runtime import secrets
+
+    return is_secret(name) or secrets.is_secret(name)
 
 
 def journaled(environ: dict[str, str]) -> list[tuple[str, int, str]]:
@@ -36,7 +48,7 @@ def journaled(environ: dict[str, str]) -> list[tuple[str, int, str]]:
     for name, value in sorted(environ.items()):
         if name in _SESSION:
             continue
-        if is_secret(name):
+        if _marked(name):
             out.append((f"secret:{name}", 0, ""))
         else:
             out.append((f"env:{name}", 0, value))
