@@ -59,3 +59,19 @@ class ExpansionError(ShellError):
 
 class Interrupted(Exception):
     """SIGINT reached the shell (or its foreground job died of it): unwind, status 130."""
+
+
+def internal_error_line(error: BaseException) -> str:
+    """A bug in fmsh, said in one line with where it happened (never a traceback: with
+    FMSH_DEBUG=1 in the environment, the traceback is written first)."""
+    import os
+
+    if os.environ.get("FMSH_DEBUG"):
+        import traceback
+
+        os.write(2, "".join(traceback.format_exception(error)).encode("utf-8", "replace"))
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = f" at {os.path.basename(tb.tb_frame.f_code.co_filename)}:{tb.tb_lineno}" if tb else ""
+    return f"internal error: {type(error).__name__}: {error}{where} (please report it)"

@@ -167,7 +167,8 @@ def main(name: str, args: list[str]) -> int:
 
 def run_command(command: click.Command, name: str, args: list[str]) -> int:
     """Run one of fmsh's `--NAME` commands: a usage error is status 2, a ShellError its
-    own status with its message, a closed pipe 141, Ctrl-C 130; never a traceback."""
+    own status with its message, a closed pipe 141, Ctrl-C 130, a bug in fmsh 70 with one
+    line; never a traceback."""
     from fmsh.runtime import signals
 
     signals.install_default_handlers()
@@ -185,4 +186,9 @@ def run_command(command: click.Command, name: str, args: list[str]) -> int:
         return 141
     except KeyboardInterrupt:
         return 130
+    except Exception as e:  # noqa: BLE001 - never a traceback to the user
+        from fmsh.runtime.errors import internal_error_line
+
+        _report(f"{name}: {internal_error_line(e)}")
+        return 70
     return int(result or 0)

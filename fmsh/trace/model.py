@@ -63,7 +63,9 @@ def build(journal: Journal, task: TaskRecord, here: Owner, output: bool = False)
         step_hosts.sort(key=lambda h: _natural(h["host"]))
         step["hosts"] = step_hosts
         step["groups"] = fold_hosts(step_hosts)
-        captured = len((record.output or "").encode()) if record.kind == "capture" else 0  # else a status, a value
+        captured = 0  # a capture's output: for other kinds, `output` is a status or a value
+        if record.kind == "capture" and record.output:
+            captured = len(record.output.encode("utf-8", "surrogateescape"))
         step["output_bytes"] = sum(h["output_bytes"] for h in step_hosts) + captured
         wait = waits.get(record.seq)
         step["wait"] = None if wait is None else _wait(wait, taken.get(record.seq))
