@@ -45,6 +45,7 @@ from fmsh.journal.records import (
     text_of,
 )
 from fmsh.runtime import secrets
+from fmsh.runtime.private import make_private
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class SQLiteJournal(Journal):
             conn.close()
             raise
         if st is not None:
-            _make_private(path, st)  # only now that it is known to be a usable journal
+            make_private(path, "journal", st)  # only now that it is known to be a usable journal
         st = os.stat(path)
         self._file = (st.st_dev, st.st_ino)
         _OPEN[self._file] = _OPEN.get(self._file, 0) + 1
@@ -1028,21 +1029,6 @@ def _check_file(path: str, directory: str, st: os.stat_result) -> None:
             f"{os.path.basename(path)}-wal and -shm beside it; nothing was changed. Make the directory writable, "
             "or set FMSH_JOURNAL to a path in a writable directory"
         )
-
-
-def _make_private(path: str, st: os.stat_result) -> None:
-    """An existing journal found readable by others is made 0600 (its -wal and -shm, which
-    SQLite creates with the journal's mode, too), and fmsh says so: it holds commands'
-    output."""
-    if st.st_uid == os.getuid() and st.st_mode & 0o077:
-        for name in (path, path + "-wal", path + "-shm"):
-            try:
-                os.chmod(name, 0o600)
-            except OSError:
-                pass
-        if st.st_size:  # an empty file (just made by another program) exposed nothing
-            told = f"fmsh: the journal {path} was open to others (mode {st.st_mode & 0o777:o}): made 0600\n"
-            os.write(2, told.encode("utf-8", "replace"))
 
 
 def _masked(chunks: list[Chunk], truncated: bool) -> list[Chunk]:

@@ -21,6 +21,8 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from fmsh.runtime.private import make_private
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
@@ -91,7 +93,7 @@ class HistoryStore:
             except OSError as e:
                 raise HistoryError(f"{self.path}: {e.strerror}") from None
         elif create:
-            _make_private(self.path)
+            make_private(self.path, "history")
         try:
             conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
             conn.execute("PRAGMA busy_timeout = 5000")
@@ -200,24 +202,6 @@ class HistoryStore:
 
 
 _SETS_SECRET = re.compile(r"(^|[^\w-])secret\b")
-
-
-def _make_private(path: str) -> None:
-    """A history file others can read is made 0600 (its -wal and -shm too): the commands
-    in it may hold secrets."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return
-    if st.st_uid == os.getuid() and st.st_mode & 0o077:
-        for name in (path, path + "-wal", path + "-shm"):
-            try:
-                os.chmod(name, 0o600)
-            except OSError:
-                pass
-        if st.st_size:  # an empty file (just made by another program) exposed nothing
-            told = f"fmsh: the history {path} was open to others (mode {st.st_mode & 0o777:o}): made 0600\n"
-            os.write(2, told.encode("utf-8", "replace"))
 
 
 _history_class: type | None = None
