@@ -3,8 +3,8 @@ FMSH_MAX_HOSTS or `set -o max-hosts=N` says otherwise) is refused before it is e
 at once and without the memory its names would take; a range over the limit still
 filters an intersection or an exclusion.
 
-Each case runs the real `fmsh` and measures its time and peak memory (getrusage of the
-child), as a user would notice them.
+Each case runs the real `fmsh` and measures its time and its own peak memory
+(tests/peak.py), as a user would notice them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import time
 
 import pytest
 from conftest import FMSH_ARGV, TRACEBACK
+from peak import Measured
 
 
 class Run:
@@ -24,24 +25,23 @@ class Run:
 
 def fmsh_measured(command: str, **env: str) -> Run:
     """`fmsh -c COMMAND` in a process of its own: status, stderr, wall time, peak RSS
-    (the child's own, from wait4)."""
+    (its own, from tests/peak.py)."""
     import tempfile
 
     with tempfile.TemporaryFile() as err:
         started = time.monotonic()
-        proc = subprocess.Popen(
+        measured = Measured(
             [*FMSH_ARGV, "-c", command],
+            {**os.environ, "FMSH_JOURNAL": "none", "FMSH_INVENTORY": "/nonexistent", **env},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=err,
-            env={**os.environ, "FMSH_JOURNAL": "none", "FMSH_INVENTORY": "/nonexistent", **env},
         )
-        _, status, usage = os.wait4(proc.pid, 0)
+        peak = measured.peak()
         seconds = time.monotonic() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         err.seek(0)
         text = err.read().decode()
-    return Run(proc.returncode, text, seconds, usage.ru_maxrss)
+    return Run(measured.proc.returncode, text, seconds, peak >> 10)
 
 
 BASELINE: dict[str, int] = {}

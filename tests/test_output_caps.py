@@ -1,6 +1,6 @@
 """A remote command that floods fmsh with one endless line does not grow fmsh's memory,
 in any output mode: fmsh runs as a child process, the flood goes through real sshd, and
-the child's peak resident size (wait4's ru_maxrss) stays under a bound far below what
+the child's own peak resident size (tests/peak.py) stays under a bound far below what
 flowed. What the user gets is checked too: every byte (one host; line modes, where a
 line over 64 KiB is split into pieces), gather's first 1 MiB per host and its note, the
 journal's capped copy.
@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FMSH_ARGV, TRACEBACK
+from peak import Measured
 
 LINE_MAX = 64 << 10
 GATHER_MAX = 1 << 20
@@ -53,16 +54,17 @@ class Run:
 
 def _run(lab, script: str, env: dict[str, str] | None = None, keep_all: bool = False) -> Run:  # type: ignore[no-untyped-def]
     """Run `fmsh -c script`, reading its output as it comes (nothing is held but the first
-    and last 4 MiB, or all of it with keep_all), then reap it with wait4 for its rusage."""
+    and last 4 MiB, or all of it with keep_all), and its peak memory (tests/peak.py)."""
     full = dict(os.environ)
     full.pop("FMSH_DEBUG", None)
     full.update(lab.env())
     full.update(env or {})
     started = time.monotonic()
-    proc = subprocess.Popen(
-        [*FMSH_ARGV, "-c", script], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=full, cwd=lab.root,
+    measured = Measured(
+        [*FMSH_ARGV, "-c", script], full, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=lab.root,
     )  # fmt: skip
+    proc = measured.proc
     assert proc.stdout is not None and proc.stderr is not None
     errors: list[bytes] = []
     reader = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)  # type: ignore[union-attr]
@@ -81,12 +83,11 @@ def _run(lab, script: str, env: dict[str, str] | None = None, keep_all: bool = F
         tail += chunk
         if len(tail) > keep:
             del tail[: len(tail) - keep]
-    _, wait_status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    peak = measured.peak()
     reader.join(10)
     err = b"".join(errors).decode(errors="replace")
     assert TRACEBACK not in err, err
-    return Run(proc.returncode, usage.ru_maxrss * 1024, size, bytes(head), bytes(tail), err, time.monotonic() - started)
+    return Run(proc.returncode, peak, size, bytes(head), bytes(tail), err, time.monotonic() - started)
 
 
 def _assert_bounded(run: Run) -> None:
