@@ -8,6 +8,8 @@
     fmsh --recover | --standby --from URL         take a replicated journal over (replicate/)
     fmsh --check [--json] FILE...        check a script without running it (check/command.py);
                                          also `fmsh check FILE` when no file is called check
+    fmsh --serve [--listen HOST:PORT]... take callbacks and signals over HTTP (serve/command.py);
+                                         also `fmsh serve` when no file is called serve
 
 The click command below is the definition and the `--help`; because importing click costs
 more than a whole `fmsh -c true` should, the forms above are parsed by `parse_args` (the
@@ -173,6 +175,10 @@ def _main(argv: list[str]) -> int:
         from fmsh.check.command import main as check_main
 
         return check_main(argv[1:])
+    if argv and (argv[0] == "--serve" or (argv[0] == "serve" and not os.path.isfile("serve"))):
+        from fmsh.serve.command import main as serve_main
+
+        return serve_main(argv[1:])
     if _wants_click(argv):
         return click_main(argv)
     try:
@@ -284,7 +290,9 @@ def click_main(argv: list[str]) -> int:
             "fmsh --replicate status.\n\n"
             "Checking a script without running it: fmsh --check [--json] FILE (or fmsh check FILE) "
             "reports what in it is unbounded (FILE:LINE:COL) and its worst-case duration; "
-            "status 0 bounded, 1 unbounded, 2 syntax error."
+            "status 0 bounded, 1 unbounded, 2 syntax error.\n\n"
+            "Events from outside: fmsh --serve [--listen HOST:PORT] (or fmsh serve) takes POSTs to "
+            "callback URLs and signals for tasks into the journal (fmsh --serve --help)."
         ),
     )
     @click.version_option(__version__, "--version", prog_name="fmsh")

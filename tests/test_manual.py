@@ -46,9 +46,10 @@ def test_every_option_is_documented() -> None:
 
 def _commands() -> dict[str, object]:
     from fmsh.replicate.commands import COMMANDS as REPLICA
+    from fmsh.serve.command import COMMANDS as SERVE
     from fmsh.tasks.commands import COMMANDS as TASKS
 
-    return {**TASKS, **REPLICA}
+    return {**TASKS, **REPLICA, **SERVE}
 
 
 @pytest.mark.parametrize("name", sorted(_commands()))

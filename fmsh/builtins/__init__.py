@@ -67,6 +67,7 @@ REGISTRY: dict[str, str] = {
     "retry": "tasks:Retry",
     "forget": "tasks:Forget",
     "signal": "signal:Signal",
+    "callback": "callback:Callback",
     "secret": "secret:Secret",
     "__lock": "stdlib:Lock",  # the primitives of the standard library (builtins/*.fmsh)
     "__unlock": "stdlib:Unlock",

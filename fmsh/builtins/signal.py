@@ -42,6 +42,8 @@ class Signal(Builtin):
             raise UsageError(f"`{spec}': not a task id (a number: `tasks` lists them)")
         if not name or any(c.isspace() or not c.isprintable() for c in name):
             raise UsageError(f"`{name}': not a signal name (one word, as in approve)")
+        if name.startswith("callback:"):
+            raise UsageError(f"`{name}': names that begin with callback: are the deliveries of callbacks")
         task = self.sh.task
         journal = task.journal if task is not None else open_existing(self.sh.vars.environ())
         try:

@@ -5,10 +5,12 @@ until something is so.
     await http URL [status N] [match TEXT] [every] [timeout]  a GET answers N (any 2xx) with TEXT
     await file PATH [on @HOSTS] [every] [timeout]          PATH exists (here, or on every host)
     await signal NAME [into VAR] [timeout DUR]             `signal TASK NAME [VALUE]` was sent
+    await callback URL [into VAR] [timeout DUR]            the URL (from `callback VAR`) was POSTed to
     await task ID [every] [timeout]                        that task has ended; its status
     await until CMD... | until { ...; } [every] [timeout]  the command succeeds
 
-Each try is followed by a pause of `every` (1s; `await signal` looks every 0.2 s); a try
+Each try is followed by a pause of `every` (1s; `await signal` and `await callback` look
+every 20 ms, at the cost of one SQLite pragma while nothing was written); a try
 never outlasts what is left (a connect or a request at most 10 s). The timeout is the
 await's own, else FMSH_AWAIT_TIMEOUT / the config / 10m (settings.py); `timeout 0` is no
 limit. An enclosing `timeout` bounds the wait too (its deadline passing unwinds to it).
@@ -53,7 +55,8 @@ if TYPE_CHECKING:
 
 TIMED_OUT = 124
 _EVERY = 1.0  # the default pause between tries
-_SIGNAL_EVERY = 0.2  # how often `await signal` looks in the journal
+_SIGNAL_EVERY = 0.02  # how often `await signal` looks in the journal (a pragma, while nothing changed)
+_JOURNALED = ("signal", "callback")  # the kinds whose event comes through the journal
 _TRY = 10.0  # the longest a single connect or request may take
 _BODY_CAP = 1 << 20  # what `match` looks through
 
@@ -77,8 +80,9 @@ class _Wait:
         self.probe: Callable[[float | None], bool] = lambda budget: False
         self.last: str | None = None  # why the latest try failed
         self.status = 0  # what a satisfied wait gives (`await task`: that task's status)
-        self.value: str | None = None  # `await signal`: what it received
-        self.into = "SIGNAL_VALUE"
+        self.value: str | None = None  # `await signal`, `await callback`: what it received
+        self.into = "CALLBACK_BODY" if kind == "callback" else "SIGNAL_VALUE"
+        self.signal = arg  # the name of the signal it takes (a callback's: callback:ID)
         self.cleanup: list[Callable[[], None]] = []
 
 
@@ -109,10 +113,13 @@ class AwaitRunner:
     def _run(self, node: ast.Await, wait: _Wait) -> int:
         sh = self.sh
         task = sh.task
-        if wait.kind == "signal":
-            refusal = self._signal_refusal()
+        if wait.kind in _JOURNALED:
+            refusal = self._signal_refusal(wait.kind)
             if refusal is not None:
                 raise _Usage(refusal)
+            if wait.kind == "callback":
+                assert task is not None
+                self._own_callback(task, wait)
         if task is None or task.depth:
             # Not a step of its own: outside a task, or part of a step that runs it.
             deadline = None if wait.timeout is None else time.time() + wait.timeout
@@ -126,23 +133,23 @@ class AwaitRunner:
 
         wake_at = None if wait.timeout is None else time.time() + wait.timeout
         result = task.run_step("await", node.pos, step, wake_at=wake_at)
-        if wait.kind == "signal" and result.exit_status == 0:
+        if wait.kind in _JOURNALED and result.exit_status == 0:
             sh.vars.set(wait.into, result.output or "")
         return result.exit_status
 
-    def _signal_refusal(self) -> str | None:
+    def _signal_refusal(self, kind: str) -> str | None:
         sh = self.sh
         task = sh.task
         if task is not None and not task.depth:
             return None
         if task is not None:
-            return "await signal: cannot wait inside another step (a $(...) or a pipeline): write it on its own"
+            return f"await {kind}: cannot wait inside another step (a $(...) or a pipeline): write it on its own"
         if sh.in_child and sh.vars.get("FMSH_TASK_ID"):
-            return "await signal: only the task's own shell can wait for a signal, not a subshell or a pipeline stage"
+            return f"await {kind}: only the task's own shell can wait for a {kind}, not a subshell or a pipeline stage"
         if (sh.vars.get("FMSH_JOURNAL") or "") == "none":
-            return "await signal: FMSH_JOURNAL=none runs no task, and only a task can wait for a signal"
+            return f"await {kind}: FMSH_JOURNAL=none runs no task, and only a task can wait for a {kind}"
         return (
-            "await signal: only a task can wait for a signal: run it in a `task NAME { ... }` block, "
+            f"await {kind}: only a task can wait for a {kind}: run it in a `task NAME {{ ... }}` block, "
             "or in a script that is a task"
         )
 
@@ -152,22 +159,22 @@ class AwaitRunner:
         assert active is not None
         deadline = active.wake_at  # the first start's, when the step runs again
         journal = task.journal
-        name = wait.arg if wait.kind == "signal" else wait.shown
+        name = wait.signal if wait.kind in _JOURNALED else wait.shown
         state = journal.begin_wait(task.id, task.epoch, active.seq, name, wait.kind, deadline)
         if state == "timed-out":  # final, though its shell died before the step's result
             self._report_timeout(wait)
             return StepResult(TIMED_OUT)
-        if wait.kind == "signal":
+        if wait.kind in _JOURNALED:
             seq = active.seq
 
             def take(budget: float | None) -> bool:
-                wait.value = journal.take_signal(task.id, task.epoch, wait.arg, seq, deadline)
+                wait.value = journal.take_signal(task.id, task.epoch, wait.signal, seq, deadline)
                 return wait.value is not None
 
             wait.probe = take
         status = self._poll(wait, deadline)
         if status == 0:
-            if wait.kind != "signal":  # take_signal marked it, in its own transaction
+            if wait.kind not in _JOURNALED:  # take_signal marked it, in its own transaction
                 journal.end_wait(task.id, task.epoch, active.seq, "satisfied")
             return StepResult(wait.status, output=wait.value)
         # Timed out, an enclosing deadline, a trapped Ctrl-C: this await takes nothing more.
@@ -192,12 +199,12 @@ class AwaitRunner:
 
     def _poll(self, wait: _Wait, deadline: float | None) -> int:
         """Try until the try succeeds (0), the deadline passes (124), an enclosing deadline
-        passes (OUTER_DEADLINE), or a trapped Ctrl-C (130). `await signal` looks at least once,
-        however late: a resumed one still takes a signal that was sent in time."""
+        passes (OUTER_DEADLINE), or a trapped Ctrl-C (130). `await signal` (and callback)
+        looks at least once, however late: a resumed one still takes what was sent in time."""
         sh = self.sh
         while True:
             left = None if deadline is None else deadline - time.time()
-            if left is not None and left <= 0 and wait.kind != "signal":
+            if left is not None and left <= 0 and wait.kind not in _JOURNALED:
                 return TIMED_OUT  # a resumed await whose time ran out while its shell was dead
             if wait.probe(left if left is None else max(left, 0.0)):
                 return 0
@@ -234,20 +241,24 @@ class AwaitRunner:
         arg = words.expand_string(node.args[0]) if node.args else ""
         if kind == "until":
             arg = _command_text(node)
+        if kind == "callback":
+            arg = self._callback_token(arg)
         if sh.options.xtrace:
             from fmsh.expand.quote import shell_quote
 
-            shown = ["await", kind] + ([shell_quote(arg)] if kind != "until" else [arg])
+            shown = ["await", kind] + ([shell_quote(arg)] if kind not in ("until", "callback") else [arg[:6] + "…"])
             shown += [f"{name} {shell_quote(value)}" for name, value in options.items()]
             sh.trace_words(shown, node.pos)
         wait = _Wait(kind, arg, self._timeout(kind, options.get("timeout")), self._every(kind, options.get("every")))
+        if kind == "callback":
+            wait.shown = "callback"  # not its token: `callback ID` once it is found
         if kind == "port":
             self._port(wait)
         elif kind == "http":
             self._http(wait, options.get("status"), options.get("match"))
         elif kind == "file":
             self._file(wait, options.get("on"))
-        elif kind == "signal":
+        elif kind in _JOURNALED:
             self._signal(wait, options.get("into"))
         elif kind == "task":
             self._task(wait)
@@ -368,9 +379,31 @@ class AwaitRunner:
             raise _Usage("await signal: an empty signal name")
         if into is not None:
             if not is_name(into):
-                raise _Usage(f"await signal: into `{into}': not a variable name")
+                raise _Usage(f"await {wait.kind}: into `{into}': not a variable name")
             wait.into = into
         # The try (taking the signal from the journal) is made by _step: it needs the step.
+
+    @staticmethod
+    def _callback_token(url: str) -> str:
+        """The token of the callback URL awaited (only its hash is looked up)."""
+        from fmsh.tasks.callbacks import token_in
+
+        token = token_in(url)
+        if token is None:
+            shown = url if len(url) <= 60 else url[:59] + "…"
+            raise _Usage(f"await callback `{shown}': not a callback URL (make one with `callback VAR`)")
+        return token
+
+    @staticmethod
+    def _own_callback(task: TaskRun, wait: _Wait) -> None:
+        """Which of this task's callbacks the URL is: its signal is `callback:ID`."""
+        from fmsh.tasks.callbacks import token_hash
+
+        callback = task.journal.find_callback(token_hash(wait.arg))
+        if callback is None or callback.task_id != task.id:
+            raise _Usage("await callback: not a callback of this task (make one with `callback VAR` in it)")
+        wait.signal = f"callback:{callback.id}"
+        wait.shown = f"callback {callback.id}"
 
     def _task(self, wait: _Wait) -> None:
         spec = wait.arg

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
     from fmsh.journal.records import (
         AttemptRecord,
+        CallbackRecord,
         ChunkRecord,
         EventRecord,
         HostRecord,
@@ -194,6 +195,28 @@ class Journal(ABC):
         `deadline`, now delivered to it ("" for a signal without a value); or None. A step
         that runs again gets the signal already delivered to it. When none is taken and
         the deadline has passed, the wait is marked timed out in the same transaction."""
+
+    # --- callbacks (`callback VAR`, `await callback`, `fmsh serve`) ---------------------------
+
+    @abstractmethod
+    def create_callback(self, task_id: int, epoch: int, seq: int, token_hash: str) -> int:
+        """A new open callback made by step `seq`, found by `token_hash`; its id. The step
+        run again (its shell died before its result) replaces the one it made before,
+        whose URL no one was given."""
+
+    @abstractmethod
+    def find_callback(self, token_hash: str) -> CallbackRecord | None: ...
+
+    @abstractmethod
+    def deliver_callback(self, token_hash: str, body: str, sender: str) -> tuple[str, CallbackRecord | None, str]:
+        """A POST to a callback URL, decided in one transaction: ("delivered", cb, "") the
+        body is now a pending signal `callback:ID` for the task (at most once); ("used", cb,
+        when) it was delivered before; ("late", cb, why) the task has ended or its await
+        timed out: refused, the body journaled as a late signal (the first time only);
+        ("unknown", None, "") no callback has that token."""
+
+    @abstractmethod
+    def callbacks(self, task_id: int) -> list[CallbackRecord]: ...
 
     # --- locks (`lock NAME`) --------------------------------------------------------------
 

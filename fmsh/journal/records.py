@@ -192,12 +192,25 @@ class SignalRecord(Record):
     note: str | None  # why it is late
 
 
+class CallbackRecord(Record):
+    __slots__ = ("id", "task_id", "seq", "token_hash", "state", "created_at", "delivered_at", "sender", "note")
+    id: int
+    task_id: int
+    seq: int  # the `callback` step that made it
+    token_hash: str  # SHA-256 of the URL's token, hex
+    state: str  # open | delivered | late
+    created_at: float
+    delivered_at: float | None  # the accepted delivery's, or the first late one's
+    sender: str | None  # the address the delivery came from
+    note: str | None  # why a delivery was late
+
+
 class WaitRecord(Record):
     __slots__ = ("task_id", "seq", "name", "kind", "deadline", "state", "started_at", "ended_at")
     task_id: int
     seq: int  # the await step
     name: str  # the signal's name, or what the await waits for
-    kind: str  # port | http | file | signal | task | until
+    kind: str  # port | http | file | signal | callback | task | until
     deadline: float | None  # absolute (wall clock); None: no limit
     state: str  # waiting | satisfied | timed-out
     started_at: float

@@ -246,12 +246,39 @@ def _remote_processes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _callbacks(db: sqlite_utils.Database) -> None:
+    """Version 5: callbacks (`callback VAR`), the one-shot URLs a task hands out. A row is
+    found by the SHA-256 of its URL's token (`fmsh serve` looks a POST up by it, so the
+    token itself is never compared in an index); its delivery is a signal to the task
+    named `callback:ID`, in `signals`. state: open, delivered (once), late (refused, the
+    first late delivery's body kept as a late signal)."""
+    db.table("callbacks").create(
+        {
+            "id": int,
+            "task_id": int,
+            "seq": int,
+            "token_hash": str,
+            "state": str,
+            "created_at": float,
+            "delivered_at": float,
+            "sender": str,
+            "note": str,
+        },
+        pk="id",
+        foreign_keys=[("task_id", "tasks", "id")],
+        not_null={"task_id", "seq", "token_hash", "state", "created_at"},
+    )
+    db.table("callbacks").create_index(["token_hash"], unique=True)
+    db.table("callbacks").create_index(["task_id", "seq"], unique=True)
+
+
 # Version N is reached by running MIGRATIONS[N - 1].
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _initial),
     ("signals, waits, host tries, task deadline", _signals_waits_tries),
     ("locks", _locks),
     ("remote processes", _remote_processes),
+    ("callbacks", _callbacks),
 ]
 LATEST = len(MIGRATIONS)
 

@@ -32,6 +32,7 @@ from fmsh.journal.errors import (
 )
 from fmsh.journal.records import (
     AttemptRecord,
+    CallbackRecord,
     ChunkRecord,
     EventRecord,
     HostRecord,
@@ -64,6 +65,8 @@ class SQLiteJournal(Journal):
         self.path = path
         self.timeout = timeout
         self._lock = threading.RLock()
+        self._writes = 0  # this connection's write transactions (data_version does not count them)
+        self._nothing_at: tuple[int, str, int, tuple[int, int]] | None = None  # take_signal's last empty look
         self.conn = self._open(sync)
 
     # --- opening ------------------------------------------------------------------------
@@ -209,6 +212,7 @@ class SQLiteJournal(Journal):
         """Run `action` in one write transaction."""
         with self._lock:
             conn = self.conn
+            self._writes += 1
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -219,6 +223,15 @@ class SQLiteJournal(Journal):
                         conn.execute("ROLLBACK")
                     raise
                 return result
+            except sqlite3.Error as e:
+                raise self._error(e) from None
+
+    def _change_mark(self) -> tuple[int, int]:
+        """Changes when anyone commits to the journal: another connection (SQLite's
+        data_version) or this one."""
+        with self._lock:
+            try:
+                return self.conn.execute("PRAGMA data_version").fetchone()[0], self._writes
             except sqlite3.Error as e:
                 raise self._error(e) from None
 
@@ -633,14 +646,14 @@ class SQLiteJournal(Journal):
 
     def begin_wait(self, task_id: int, epoch: int, seq: int, name: str, kind: str, deadline: float | None) -> str:
         now = time.time()
-        if kind != "signal":  # what is awaited (a URL may hold a token); a signal's name is matched as sent
-            name = secrets.mask(name)
+        if kind not in ("signal", "callback"):
+            name = secrets.mask(name)  # what is awaited (a URL may hold a token); a signal's name is matched as sent
 
         def action(conn: sqlite3.Connection) -> str:
             self._fence(conn, task_id, epoch)
             # A step that runs again keeps what was decided for it: a timeout is final, and a
             # signal delivered to it stays delivered (take_signal gives it back).
-            kept = "waits.state = 'timed-out' OR (waits.state = 'satisfied' AND waits.kind = 'signal')"
+            kept = "waits.state = 'timed-out' OR (waits.state = 'satisfied' AND waits.kind IN ('signal', 'callback'))"
             conn.execute(
                 "INSERT INTO waits (task_id, seq, name, kind, deadline, state, started_at) "
                 "VALUES (?, ?, ?, ?, ?, 'waiting', ?) "
@@ -671,40 +684,58 @@ class SQLiteJournal(Journal):
 
         def action(conn: sqlite3.Connection) -> tuple[str, str]:
             task = self._task_in(conn, task_id)
-            note = ""
-            # The task's latest await of this signal decides; none yet: it is kept for one.
-            wait = conn.execute(
-                "SELECT seq, deadline, state FROM waits WHERE task_id = ? AND kind = 'signal' AND name = ? "
-                "ORDER BY seq DESC LIMIT 1",
-                (task_id, name),
-            ).fetchone()
-            if wait is not None and wait["state"] == "timed-out":
-                note = f"came after its await timed out (step {wait['seq']})"
-            elif task.status in ("done", "failed", "cancelled"):
-                note = f"came after the task ended ({task.status})"
-            elif (
-                wait is not None
-                and wait["state"] == "waiting"
-                and wait["deadline"] is not None
-                and wait["deadline"] < now
-                and not self._pending_by(conn, task_id, name, wait["deadline"])
-            ):
-                # Its deadline passed while its shell was dead or busy: the wait has timed out,
-                # whenever the task comes back to it (unless an earlier signal, sent in time,
-                # is still there for it to take).
-                conn.execute(
-                    "UPDATE waits SET state = 'timed-out', ended_at = ? WHERE task_id = ? AND seq = ?",
-                    (now, task_id, wait["seq"]),
-                )
-                note = f"came after its await timed out (step {wait['seq']})"
+            note = self._lateness(conn, task, "signal", name, now)
             state = "late" if note else "pending"
-            conn.execute(
-                "INSERT INTO signals (task_id, name, value, state, sent_at, sender, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (task_id, name, secrets.mask_optional(value), state, now, sender, note or None),
-            )
+            self._add_signal(conn, task_id, name, value, state, now, sender, note)
             return state, note
 
         return self._write(action)
+
+    def _lateness(self, conn: sqlite3.Connection, task: TaskRecord, kind: str, name: str, now: float) -> str:
+        """Why a signal (or a callback's delivery) sent now comes too late for the task, or
+        "": it is kept for an await. The task's latest await of it decides; none yet: it
+        is kept for one."""
+        wait = conn.execute(
+            "SELECT seq, deadline, state FROM waits WHERE task_id = ? AND kind = ? AND name = ? "
+            "ORDER BY seq DESC LIMIT 1",
+            (task.id, kind, name),
+        ).fetchone()
+        if wait is not None and wait["state"] == "timed-out":
+            return f"came after its await timed out (step {wait['seq']})"
+        if task.status in ("done", "failed", "cancelled"):
+            return f"came after the task ended ({task.status})"
+        if (
+            wait is not None
+            and wait["state"] == "waiting"
+            and wait["deadline"] is not None
+            and wait["deadline"] < now
+            and not self._pending_by(conn, task.id, name, wait["deadline"])
+        ):
+            # Its deadline passed while its shell was dead or busy: the wait has timed out,
+            # whenever the task comes back to it (unless an earlier signal, sent in time,
+            # is still there for it to take).
+            conn.execute(
+                "UPDATE waits SET state = 'timed-out', ended_at = ? WHERE task_id = ? AND seq = ?",
+                (now, task.id, wait["seq"]),
+            )
+            return f"came after its await timed out (step {wait['seq']})"
+        return ""
+
+    @staticmethod
+    def _add_signal(
+        conn: sqlite3.Connection,
+        task_id: int,
+        name: str,
+        value: str | None,
+        state: str,
+        now: float,
+        sender: str,
+        note: str | None,
+    ) -> None:
+        conn.execute(
+            "INSERT INTO signals (task_id, name, value, state, sent_at, sender, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (task_id, name, _storable(secrets.mask_optional(value)), state, now, sender, note or None),
+        )
 
     @staticmethod
     def _pending_by(conn: sqlite3.Connection, task_id: int, name: str, deadline: float) -> bool:
@@ -717,14 +748,19 @@ class SQLiteJournal(Journal):
     def take_signal(self, task_id: int, epoch: int, name: str, seq: int, deadline: float | None) -> str | None:
         now = time.time()
         if deadline is None or now < deadline:
-            # Looked at several times a second for as long as the await lasts (a day, maybe):
-            # a read first, the write lock only when there is something to take.
+            # Looked at many times a second for as long as the await lasts (a day, maybe):
+            # nothing at all while no one has written the journal since the last look, then
+            # a read, and the write lock only when there is something to take.
+            mark = (task_id, name, seq, self._change_mark())
+            if self._nothing_at == mark:
+                return None
             there = self._read(
                 "SELECT 1 FROM signals WHERE task_id = ? AND ((name = ? AND state = 'pending') "
                 "OR (seq = ? AND state = 'delivered')) LIMIT 1",
                 (task_id, name, seq),
             )
             if not there:
+                self._nothing_at = mark
                 return None
 
         def action(conn: sqlite3.Connection) -> str | None:
@@ -734,7 +770,7 @@ class SQLiteJournal(Journal):
                 (task_id, seq),
             ).fetchone()
             if given is not None:
-                return str(given[0] or "")  # delivered before this step ran again
+                return text_of(given[0]) or ""  # delivered before this step ran again
             wait = conn.execute("SELECT state FROM waits WHERE task_id = ? AND seq = ?", (task_id, seq)).fetchone()
             if wait is not None and wait["state"] == "timed-out":
                 return None
@@ -753,7 +789,7 @@ class SQLiteJournal(Journal):
                     "UPDATE waits SET state = 'satisfied', ended_at = ? WHERE task_id = ? AND seq = ?",
                     (now, task_id, seq),
                 )
-                return str(found["value"] or "")
+                return text_of(found["value"]) or ""
             if deadline is not None and now >= deadline:
                 # Decided here, in the transaction that found nothing: a signal sent after
                 # this look finds the wait timed out and is late.
@@ -762,6 +798,53 @@ class SQLiteJournal(Journal):
                     (now, task_id, seq),
                 )
             return None
+
+        return self._write(action)
+
+    # --- callbacks ------------------------------------------------------------------------
+
+    def create_callback(self, task_id: int, epoch: int, seq: int, token_hash: str) -> int:
+        now = time.time()
+
+        def action(conn: sqlite3.Connection) -> int:
+            self._fence(conn, task_id, epoch)
+            conn.execute(
+                "INSERT INTO callbacks (task_id, seq, token_hash, state, created_at) VALUES (?, ?, ?, 'open', ?) "
+                "ON CONFLICT (task_id, seq) DO UPDATE SET token_hash = excluded.token_hash, "
+                "created_at = excluded.created_at",
+                (task_id, seq, token_hash, now),
+            )
+            row = conn.execute("SELECT id FROM callbacks WHERE task_id = ? AND seq = ?", (task_id, seq)).fetchone()
+            return int(row[0])
+
+        return self._write(action)
+
+    def find_callback(self, token_hash: str) -> CallbackRecord | None:
+        rows = self._read("SELECT * FROM callbacks WHERE token_hash = ?", (token_hash,))
+        return CallbackRecord.from_row(rows[0]) if rows else None
+
+    def deliver_callback(self, token_hash: str, body: str, sender: str) -> tuple[str, CallbackRecord | None, str]:
+        now = time.time()
+
+        def action(conn: sqlite3.Connection) -> tuple[str, CallbackRecord | None, str]:
+            row = conn.execute("SELECT * FROM callbacks WHERE token_hash = ?", (token_hash,)).fetchone()
+            if row is None:
+                return "unknown", None, ""
+            callback = CallbackRecord.from_row(row)
+            if callback.state == "delivered":
+                return "used", callback, "it was delivered before"
+            if callback.state == "late":
+                return "late", callback, callback.note or "it came too late"
+            name = f"callback:{callback.id}"
+            note = self._lateness(conn, self._task_in(conn, callback.task_id), "callback", name, now)
+            state = "late" if note else "delivered"
+            self._add_signal(conn, callback.task_id, name, body, "late" if note else "pending", now, sender, note)
+            conn.execute(
+                "UPDATE callbacks SET state = ?, delivered_at = ?, sender = ?, note = ? WHERE id = ?",
+                (state, now, sender, note or None, callback.id),
+            )
+            callback.state, callback.delivered_at, callback.sender, callback.note = state, now, sender, note or None
+            return state, callback, note
 
         return self._write(action)
 
@@ -902,7 +985,14 @@ class SQLiteJournal(Journal):
 
     def signals(self, task_id: int) -> list[SignalRecord]:
         rows = self._read("SELECT * FROM signals WHERE task_id = ? ORDER BY id", (task_id,))
-        return [SignalRecord.from_row(r) for r in rows]
+        records = [SignalRecord.from_row(r) for r in rows]
+        for record in records:
+            record.value = text_of(record.value)  # a callback's body that is not UTF-8 is a BLOB
+        return records
+
+    def callbacks(self, task_id: int) -> list[CallbackRecord]:
+        rows = self._read("SELECT * FROM callbacks WHERE task_id = ? ORDER BY id", (task_id,))
+        return [CallbackRecord.from_row(r) for r in rows]
 
     def waits(self, task_id: int) -> list[WaitRecord]:
         rows = self._read("SELECT * FROM waits WHERE task_id = ? ORDER BY seq", (task_id,))

@@ -425,7 +425,7 @@ class Modified(Command):
 
 
 class Await(Command):
-    """`await KIND ARGS [every DUR] [timeout DUR]`: port, http, file, signal, task, until.
+    """`await KIND ARGS [every DUR] [timeout DUR]`: port, http, file, signal, callback, task, until.
 
     args: the kind's operands (`until`: the command's words, unless it has a block);
     options: the kind's keywords and their words (status, match, on, into, every, timeout)."""

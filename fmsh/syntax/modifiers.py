@@ -20,13 +20,14 @@ if TYPE_CHECKING:
     from fmsh.syntax.parser import CommandParser
 
 MODIFIERS = frozenset(["timeout", "retry", "need", "max"])
-AWAIT_KINDS = ("port", "http", "file", "signal", "task", "until")
+AWAIT_KINDS = ("port", "http", "file", "signal", "callback", "task", "until")
 # The keywords each await kind takes after its operand (every kind: every, timeout).
 AWAIT_OPTIONS = {
     "port": ("every", "timeout"),
     "http": ("status", "match", "every", "timeout"),
     "file": ("on", "every", "timeout"),
     "signal": ("into", "timeout"),
+    "callback": ("into", "timeout"),
     "task": ("every", "timeout"),
     "until": ("every", "timeout"),
 }
@@ -360,6 +361,7 @@ _OPERAND = {
     "http": "a URL",
     "file": "a path",
     "signal": "a signal name",
+    "callback": 'a callback URL (as in "$url", from `callback url`)',
     "task": "a task id",
 }
 
@@ -374,6 +376,6 @@ def _await_value(p: CommandParser, name: str, tok: Token) -> ast.Word:
         from fmsh.syntax.word_parser import is_name
 
         if not is_name(text):
-            raise p.lx.error(f"await signal into `{text}': not a variable name", tok.offset)
+            raise p.lx.error(f"await into `{text}': not a variable name", tok.offset)
     assert tok.word is not None
     return tok.word
