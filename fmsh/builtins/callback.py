@@ -42,7 +42,7 @@ class Callback(Builtin):
         try:
             base = callbacks.base_url(sh.vars.get("FMSH_CALLBACK_URL"))
         except ValueError as e:
-            raise ShellError(f"callback: {e}") from None
+            raise ShellError(str(e)) from None
         journal = task.journal
 
         def make() -> StepResult:

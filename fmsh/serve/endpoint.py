@@ -98,7 +98,7 @@ class Endpoint:
         where = {"task": callback.task_id, "callback": callback.id}
         log = f"task {callback.task_id} callback {callback.id}"
         if outcome == "delivered":
-            return Answer(202, {"delivered": True, **where}, f"{log} delivered ({len(body)} bytes)")
+            return Answer(202, {"delivered": True, **where}, f"{log} delivered ({_size(body)} bytes)")
         if outcome == "used":
             return Answer(409, {"delivered": False, "error": "this callback was delivered before", **where}, log)
         return Answer(410, {"delivered": False, "error": f"too late: {why}", **where}, f"{log} late: {why}")
@@ -158,3 +158,7 @@ class Endpoint:
     @staticmethod
     def _unavailable(error: JournalError) -> Answer:
         return _error(503, f"the journal cannot take it now: {error.message}", **{"Retry-After": "1"})
+
+
+def _size(body: str) -> int:
+    return len(body.encode("utf-8", "surrogateescape"))

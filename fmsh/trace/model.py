@@ -68,7 +68,7 @@ def build(journal: Journal, task: TaskRecord, here: Owner, output: bool = False)
             captured = len(record.output.encode("utf-8", "surrogateescape"))
         step["output_bytes"] = sum(h["output_bytes"] for h in step_hosts) + captured
         wait = waits.get(record.seq)
-        step["wait"] = None if wait is None else _wait(wait, taken.get(record.seq))
+        step["wait"] = None if wait is None else _wait(wait, taken.get(record.seq), _late_for(wait, signals))
         if output:
             step["output"] = chunks.get(record.seq, [])
         steps.append(step)
@@ -297,7 +297,13 @@ def _signal(record: SignalRecord) -> dict[str, Any]:
     }
 
 
-def _wait(record: WaitRecord, signal: dict[str, Any] | None) -> dict[str, Any]:
+def _late_for(wait: WaitRecord, signals: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The signals (or callback deliveries) refused as late because this await had timed out."""
+    mark = f"(step {wait.seq})"
+    return [s for s in signals if s["state"] == "late" and s["name"] == wait.name and mark in (s["note"] or "")]
+
+
+def _wait(record: WaitRecord, signal: dict[str, Any] | None, late: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "name": record.name,
         "kind": record.kind,
@@ -306,6 +312,7 @@ def _wait(record: WaitRecord, signal: dict[str, Any] | None) -> dict[str, Any]:
         "started_at": record.started_at,
         "ended_at": record.ended_at,
         "signal": signal,
+        "late": late,
     }
 
 

@@ -259,4 +259,11 @@ def _wait_line(wait: dict[str, Any], paint: Paint) -> str:
         value = signal["value"]
         line += f" — {signal['name']}" + (f"={_cut(value, 40)!r}" if value else "")
         line += f" from {signal['sender']} at {when(signal['sent_at'])}"
+    late = wait.get("late") or []
+    if late:
+        first = late[0]
+        value = first["value"]
+        line += f" — late: {first['name']}" + (f"={_cut(value, 40)!r}" if value else "")
+        line += f" from {first['sender']} at {when(first['sent_at'])}"
+        line += f" (and {len(late) - 1} more)" if len(late) > 1 else ""
     return line
