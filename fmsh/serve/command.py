@@ -58,6 +58,8 @@ def serve(listen: str, token_file: str | None, cert: str | None, key: str | None
     token = _signal_token(token_file)
     tls = _tls(cert, key)
     environ = dict(os.environ)
+    if environ.get("FMSH_JOURNAL") == "none":
+        raise ShellError("FMSH_JOURNAL=none: no journal, so nothing to serve (set FMSH_JOURNAL to the tasks' journal)")
     environ["FMSH_JOURNAL_SYNC"] = "full"  # a 202 promises the event is on disk
     journal = open_journal(environ)
     assert journal is not None
