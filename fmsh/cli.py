@@ -10,6 +10,8 @@
                                          also `fmsh check FILE` when no file is called check
     fmsh --serve [--listen HOST:PORT]... take callbacks and signals over HTTP (serve/command.py);
                                          also `fmsh serve` when no file is called serve
+    fmsh --submit FILE | --worker ...    queue a task; run queued tasks (fleet/command.py);
+                                         also `fmsh worker` when no file is called worker
 
 The click command below is the definition and the `--help`; because importing click costs
 more than a whole `fmsh -c true` should, the forms above are parsed by `parse_args` (the
@@ -175,6 +177,10 @@ def _main(argv: list[str]) -> int:
         from fmsh.check.command import main as check_main
 
         return check_main(argv[1:])
+    if argv and (argv[0] in ("--submit", "--worker") or (argv[0] == "worker" and not os.path.isfile("worker"))):
+        from fmsh.fleet.command import main as fleet_main
+
+        return fleet_main(argv[0].lstrip("-"), argv[1:])
     if argv and (argv[0] == "--serve" or (argv[0] == "serve" and not os.path.isfile("serve"))):
         from fmsh.serve.command import main as serve_main
 
@@ -292,7 +298,9 @@ def click_main(argv: list[str]) -> int:
             "reports what in it is unbounded (FILE:LINE:COL) and its worst-case duration; "
             "status 0 bounded, 1 unbounded, 2 syntax error.\n\n"
             "Events from outside: fmsh --serve [--listen HOST:PORT] (or fmsh serve) takes POSTs to "
-            "callback URLs and signals for tasks into the journal (fmsh --serve --help)."
+            "callback URLs and signals for tasks into the journal (fmsh --serve --help).\n\n"
+            "A fleet: fmsh --submit FILE queues a task; fmsh --worker (or fmsh worker) processes, on any "
+            "machines sharing the journal (FMSH_JOURNAL=rqlite://HOST:PORT,...), claim and run them."
         ),
     )
     @click.version_option(__version__, "--version", prog_name="fmsh")

@@ -45,11 +45,12 @@ def test_every_option_is_documented() -> None:
 
 
 def _commands() -> dict[str, object]:
+    from fmsh.fleet.command import COMMANDS as FLEET
     from fmsh.replicate.commands import COMMANDS as REPLICA
     from fmsh.serve.command import COMMANDS as SERVE
     from fmsh.tasks.commands import COMMANDS as TASKS
 
-    return {**TASKS, **REPLICA, **SERVE}
+    return {**TASKS, **REPLICA, **SERVE, **FLEET}
 
 
 @pytest.mark.parametrize("name", sorted(_commands()))

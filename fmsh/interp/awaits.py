@@ -166,6 +166,7 @@ class AwaitRunner:
             return StepResult(TIMED_OUT)
         if wait.kind in _JOURNALED:
             seq = active.seq
+            wait.every = max(wait.every, journal.poll_every)  # a cluster is asked less often
 
             def take(budget: float | None) -> bool:
                 wait.value = journal.take_signal(task.id, task.epoch, wait.signal, seq, deadline)

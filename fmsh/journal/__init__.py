@@ -3,6 +3,7 @@ of fmsh that writes SQL.
 
     base.py     the interface (Journal) and the values it takes (Owner, Chunk)
     sqlite.py   the embedded default: one SQLite file
+    rqlite.py   the same, in an rqlite cluster (FMSH_JOURNAL=rqlite://HOST:PORT,...)
     schema.py   the tables, as registered migrations
     records.py  the rows it hands back
     errors.py   what can go wrong, said for the user
@@ -23,6 +24,11 @@ if TYPE_CHECKING:
     from fmsh.journal.base import Journal
 
 
+def is_cluster(path: str) -> bool:
+    """Whether FMSH_JOURNAL names an rqlite cluster rather than a file."""
+    return path.startswith(("rqlite://", "rqlites://"))
+
+
 def journal_path(environ: Mapping[str, str]) -> str:
     from fmsh.runtime.settings import state_file
 
@@ -36,7 +42,8 @@ def open_journal(environ: Mapping[str, str], create: bool = True) -> Journal | N
     from fmsh.journal.sqlite import SQLiteJournal
 
     path = journal_path(environ)
-    if not create and not os.path.exists(path):
+    remote = is_cluster(path)
+    if not create and not remote and not os.path.exists(path):
         return None
     timeout = environ.get("FMSH_JOURNAL_TIMEOUT") or "10"
     try:
@@ -45,6 +52,10 @@ def open_journal(environ: Mapping[str, str], create: bool = True) -> Journal | N
         seconds = -1.0
     if not 0 <= seconds < 86400:  # also refuses nan and inf
         raise JournalError(f"FMSH_JOURNAL_TIMEOUT={timeout}: not a number of seconds (0 or more)")
+    if remote:
+        from fmsh.journal.rqlite import RQLiteJournal
+
+        return RQLiteJournal(path, timeout=seconds)
     sync = (environ.get("FMSH_JOURNAL_SYNC") or "normal").lower()
     if sync not in ("normal", "full"):
         raise JournalError(f"FMSH_JOURNAL_SYNC={sync}: not one of normal, full")

@@ -62,12 +62,23 @@ class Chunk:
 class Journal(ABC):
     path: str  # what messages call it
     task_id: int | None = None  # the task this shell runs, once known: a full disk's message names it
+    poll_every = 0.02  # how often `await signal` may look (the file: a pragma while nothing changed)
 
     # --- tasks --------------------------------------------------------------------------
 
     @abstractmethod
     def create_task(self, values: dict[str, Any], owner: Owner, lease: float) -> TaskRecord:
         """A new running task owned by `owner` (epoch 1), with a `created` event."""
+
+    @abstractmethod
+    def submit_task(self, values: dict[str, Any], queue: str, bindings: list[tuple[str, int, str]]) -> int:
+        """A new task `queued` in `queue`, owned by no one (epoch 0), with its start's
+        bindings (environment, random seed) and a `submitted` event; its id."""
+
+    @abstractmethod
+    def runnable_tasks(self, queue: str, limit: int) -> list[TaskRecord]:
+        """Tasks of `queue` a worker may claim, oldest first: queued ones, and running ones
+        whose lease has expired (their owner died or was cut off)."""
 
     @abstractmethod
     def claim_task(

@@ -53,18 +53,18 @@ class TaskRecord(Record):
         "id", "name", "origin", "source_name", "source", "source_hash", "args", "cwd", "options",
         "status", "exit_status", "owner_host", "owner_pid", "owner_started", "epoch",
         "lease_expires", "heartbeat_at", "created_at", "updated_at", "finished_at",
-        "parent_task", "parent_step", "retry_of", "retry_from", "deadline",
+        "parent_task", "parent_step", "retry_of", "retry_from", "deadline", "queue",
     )  # fmt: skip
     id: int
     name: str
-    origin: str  # script | command | stdin | prompt
+    origin: str  # script | command | stdin | prompt (submitted: the journaled text is the script)
     source_name: str
     source: str
     source_hash: str
     args: str  # JSON list
     cwd: str
     options: str  # JSON list of `set -o` names that were on
-    status: str  # running | done | failed | interrupted | cancelled
+    status: str  # queued | running | done | failed | cancelled (interrupted: running, its owner gone)
     exit_status: int | None
     owner_host: str | None
     owner_pid: int | None
@@ -80,6 +80,7 @@ class TaskRecord(Record):
     retry_of: int | None
     retry_from: int | None
     deadline: float | None  # the task's absolute deadline (`task NAME timeout DUR`)
+    queue: str | None  # a submitted task's queue (`fmsh --submit`): workers of it may claim it
 
 
 class StepRecord(Record):

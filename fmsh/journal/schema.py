@@ -272,6 +272,14 @@ def _callbacks(db: sqlite_utils.Database) -> None:
     db.table("callbacks").create_index(["task_id", "seq"], unique=True)
 
 
+def _queues(db: sqlite_utils.Database) -> None:
+    """Version 6: submitted tasks (`fmsh --submit`) wait, status `queued`, in a named
+    queue for a worker (`fmsh --worker`) to claim. NULL: a task a shell started itself,
+    which no worker takes over."""
+    db.table("tasks").add_column("queue", str)
+    db.table("tasks").create_index(["queue", "status"])
+
+
 # Version N is reached by running MIGRATIONS[N - 1].
 MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("initial", _initial),
@@ -279,20 +287,21 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
     ("locks", _locks),
     ("remote processes", _remote_processes),
     ("callbacks", _callbacks),
+    ("queues", _queues),
 ]
 LATEST = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection, current: int, now: float) -> None:
-    """Bring a journal from version `current` to LATEST. The caller holds a write
-    transaction."""
+def migrate(conn: sqlite3.Connection, current: int, now: float, target: int = LATEST) -> None:
+    """Bring a journal from version `current` to `target` (LATEST). The caller holds a
+    write transaction."""
     import sqlite_utils
 
     db = sqlite_utils.Database(conn)
     if "schema_migrations" not in db.table_names():
         db.table("schema_migrations").create({"version": int, "name": str, "applied_at": float}, pk="version")
-    for version in range(current + 1, LATEST + 1):
+    for version in range(current + 1, target + 1):
         name, step = MIGRATIONS[version - 1]
         step(db)
         db.table("schema_migrations").insert({"version": version, "name": name, "applied_at": now})
-    db.execute(f"PRAGMA user_version = {LATEST}")
+    db.execute(f"PRAGMA user_version = {target}")

@@ -296,6 +296,34 @@ class SQLiteJournal(Journal):
         assert task is not None
         return task
 
+    def submit_task(self, values: dict[str, Any], queue: str, bindings: list[tuple[str, int, str]]) -> int:
+        now = time.time()
+        row = dict(values)
+        row["source"] = secrets.mask(row.get("source") or "")
+        row.update(status="queued", epoch=0, queue=queue, created_at=now, updated_at=now)
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+
+        def action(conn: sqlite3.Connection) -> int:
+            task_id = conn.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", tuple(row.values())).lastrowid
+            assert task_id is not None
+            self._event(conn, task_id, "submitted", 0, None, f"queue {queue}")
+            conn.executemany(
+                "INSERT INTO bindings (task_id, name, seq, value, step) VALUES (?, ?, ?, ?, 0)",
+                [(task_id, name, n, _storable(secrets.mask(value))) for name, n, value in bindings],
+            )
+            return task_id
+
+        return self._write(action)
+
+    def runnable_tasks(self, queue: str, limit: int) -> list[TaskRecord]:
+        rows = self._read(
+            "SELECT * FROM tasks WHERE queue = ? AND (status = 'queued' OR (status = 'running' AND lease_expires < ?)) "
+            "ORDER BY id LIMIT ?",
+            (queue, time.time(), limit),
+        )
+        return [TaskRecord.from_row(r) for r in rows]
+
     def claim_task(
         self, task_id: int, owner: Owner, lease: float, refusal: Callable[[TaskRecord], str | None]
     ) -> TaskRecord:

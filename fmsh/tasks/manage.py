@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from fmsh.journal.records import ChunkRecord, StepRecord, TaskRecord
 
-STATUSES = ("running", "done", "failed", "interrupted", "cancelled")
+STATUSES = ("queued", "running", "done", "failed", "interrupted", "cancelled")
 
 
 def list_tasks(

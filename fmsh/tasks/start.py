@@ -164,6 +164,15 @@ def _owner_refusal(task: TaskRecord, here: Owner) -> str | None:
     return None
 
 
+def _claim_refusal(task: TaskRecord, journal: Journal, here: Owner, environ: Mapping[str, str]) -> str | None:
+    from fmsh.fleet.worker import handed_off
+
+    refusal = _finished_refusal(task, journal)
+    if refusal is not None or handed_off(task, environ):  # a worker claimed it for this process
+        return refusal
+    return _owner_refusal(task, here)
+
+
 # --- resume and retry ------------------------------------------------------------------
 
 
@@ -229,9 +238,7 @@ def resume(spec: str, accept_changes: bool, environ: dict[str, str], report) -> 
         lease = lease_seconds(environ.get("FMSH_LEASE"))
         replication = _replicate(environ, journal)
         try:
-            task = journal.claim_task(
-                task.id, here, lease, lambda t: _finished_refusal(t, journal) or _owner_refusal(t, here)
-            )
+            task = journal.claim_task(task.id, here, lease, lambda t: _claim_refusal(t, journal, here, environ))
         except BaseException:
             if replication is not None:
                 replication.detach()
@@ -245,7 +252,10 @@ def resume(spec: str, accept_changes: bool, environ: dict[str, str], report) -> 
         journal.replace_source(task.id, task.epoch, text, source_hash(text), f"accepted a change from line {changed}")
         task.source, task.source_hash = text, source_hash(text)
     done = sum(1 for s in steps if s.finished)
-    report(f"resuming task {task.id} ({task.name}): {done} of {len(steps)} steps finished, epoch {task.epoch}")
+    if steps or task.queue is None:
+        report(f"resuming task {task.id} ({task.name}): {done} of {len(steps)} steps finished, epoch {task.epoch}")
+    else:
+        report(f"starting task {task.id} ({task.name}) from queue {task.queue}, epoch {task.epoch}")
     replay = Replay(steps, strict, changed, task.id)
     return _run(task, journal, here, lease, replay, text, environ, report, replication)
 

@@ -74,7 +74,7 @@ def task_list(journal: Journal, tasks: list[TaskRecord], here: Owner) -> str:
     return _table(rows)
 
 
-SHOWN_ORDER = ("running", "done", "failed", "interrupted", "cancelled")
+SHOWN_ORDER = ("queued", "running", "done", "failed", "interrupted", "cancelled")
 RECENT_FAILURES = 3
 
 
