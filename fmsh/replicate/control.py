@@ -308,6 +308,16 @@ def replication_for(environ: Mapping[str, str], journal_path: str) -> Replicatio
     """The journal's replication: as configured, else as its sidecar says (a journal that
     replicates goes on replicating when resumed without --replica; FMSH_REPLICA=none stops
     it), else None."""
+    from fmsh.journal import is_cluster
+
+    if is_cluster(journal_path):
+        if environ.get("FMSH_REPLICA") not in (None, "", "none"):
+            raise ShellError(
+                "FMSH_REPLICA replicates a journal file; this journal is an rqlite cluster, which replicates "
+                "itself (unset FMSH_REPLICA)",
+                status=2,
+            )
+        return None
     replica = ReplicaSettings.from_environ(environ)
     if replica is None and environ.get("FMSH_REPLICA") != "none":
         url = (read_sidecar(journal_path) or {}).get("url")
