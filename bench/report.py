@@ -47,7 +47,11 @@ import _timing as t
 BENCH_VENV = t.BENCH_DIR / ".venv"
 # The peers a bench leaves out when they are not installed, by the label it gives their cases
 # (bench/setup installs them; clush comes with fmsh).
-OPTIONAL_PEERS = {"fanout": ["pssh", "pdsh", "clush", "parallel-ssh", "ansible"], "interactive": ["xonsh"]}
+OPTIONAL_PEERS = {
+    "fanout": ["pssh", "pdsh", "clush", "parallel-ssh", "ansible"],
+    "interactive": ["xonsh"],
+    "callback": ["dbos"],
+}
 INSTALL_HINT = "`bench/setup` installs them; clush comes with fmsh, in its .venv"
 VERDICT = re.compile(r"\b(NOT MET|MET)\b")
 TARGET_LINE = re.compile(r"target|^FAILED|^import check|skipped", re.IGNORECASE)
@@ -160,6 +164,7 @@ def versions(fmsh: str | None, bash: str) -> list[tuple[str, str]]:
             _version([bench_python, "-m", "pip", "show", "parallel-ssh"], pip_version),
         ),
         ("ansible (bench/.venv)", _version([str(BENCH_VENV / "bin" / "ansible"), "--version"])),
+        ("DBOS (bench/.venv)", _version([bench_python, "-m", "pip", "show", "dbos"], pip_version)),
         ("OpenSSH", _version(["ssh", "-V"])),
         ("Litestream", _version([_beside_fmsh("litestream", fmsh) or "", "version"])),
         ("SQLite", sqlite),

@@ -283,7 +283,7 @@ class AwaitRunner:
 
     def _every(self, kind: str, text: str | None) -> float:
         if text is None:
-            return _SIGNAL_EVERY if kind == "signal" else _EVERY
+            return _SIGNAL_EVERY if kind in _JOURNALED else _EVERY
         seconds = parse_duration(text)
         if seconds is None:
             raise _Usage(f"await {kind}: every `{text}': not a duration (as in 500ms, 5s, 1m)")

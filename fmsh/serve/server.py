@@ -25,6 +25,7 @@ MAX_CONNECTIONS = 256
 class Server(http.server.ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the listen backlog (socketserver's 5 drops the SYNs of a burst: 1 s retries)
 
     def __init__(
         self,
@@ -84,6 +85,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server_version = "fmsh-serve"
     sys_version = ""
     timeout = CONNECTION_TIMEOUT
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms wait for an ACK
     server: Server
 
     def setup(self) -> None:
