@@ -15,7 +15,9 @@ connection) runs optimistically, against a stand-in connection:
 - at the end, one request replays the writes in order, with a guard in the place of each
   read (and each rowid or count asked for) that fails when the result differs now. A
   guard that fails rolls the whole request back: another client changed what the
-  function read, and the function runs again on what is there now.
+  function read, and the function runs again on what is there now. The request starts
+  with a unique commit id (table fmsh_commits), so that sending it again, when its answer
+  was lost with a dying node, cannot apply it twice.
 
 So a transaction commits only if everything it read still holds when its writes land:
 leases, fencing epochs, locks and step results are decided as strongly as in one file,
@@ -48,6 +50,7 @@ if TYPE_CHECKING:
 SCHEMES = ("rqlite://", "rqlites://")
 _GUARD_TABLE = "fmsh_guard"  # a guard fails by inserting a row its CHECK refuses
 _GUARD_FAILED = "CHECK constraint failed: x = 0"
+_COMMITS = "fmsh_commits"  # the ids of the commits that landed: sending one again is harmless
 _FAIL = [f"INSERT INTO {_GUARD_TABLE} (x) VALUES (1)"]  # ends a request that must not commit
 _READS = ("SELECT", "WITH", "PRAGMA", "VALUES")
 
@@ -98,12 +101,15 @@ class Cluster:
                 index = (self.current + turn) % len(self.nodes)
                 status, data, problem = self._post(index, "/db/request" + query, body)
                 if status == 200:
-                    self.current = index
                     answer = json.loads(data)
-                    if "error" in answer:
-                        raise sqlite3.OperationalError(str(answer["error"]))
-                    results: list[dict[str, Any]] = answer.get("results", [])
-                    return results
+                    if "error" not in answer:
+                        self.current = index
+                        results: list[dict[str, Any]] = answer.get("results", [])
+                        return results
+                    # The node could not reach the leader (it died, an election runs): the
+                    # request may or may not have been applied; a commit carries an id that
+                    # makes sending it again safe (Transaction.commit).
+                    problem = f"{self.nodes[index]}: {answer['error']}"
                 if status in (401, 403):
                     raise JournalError(f"the rqlite journal {_shown(self.url)} refused fmsh: {problem}")
             if time.monotonic() + pause > deadline:
@@ -341,7 +347,7 @@ class Transaction:
         if width is not None:
             probe.append([_as_rendered(sql, width), *params])
         results = self._dry([*self.log, *probe]) if self.log else self.cluster.request(probe, transaction=True)
-        first = len(results) - len(probe) - (1 if self.log else 0)
+        first = len(results) - len(probe)
         columns, rows = _rows(results[first])
         if width is None:
             width = _WIDTHS[sql] = len(columns)
@@ -381,9 +387,19 @@ class Transaction:
         return results[: len(statements)]
 
     def commit(self) -> None:
+        """One request: the commit's id (sent again after an answer that was lost, a second
+        copy fails on it, which says the first landed), then the log."""
         if not self.writes:
             return  # it only read: what it read was so when it read it
-        results = self.cluster.request(self.log, transaction=True, level="strong")
+        import uuid
+
+        now = time.time()
+        first = [[f"INSERT INTO {_COMMITS} (id, at) VALUES (?, ?)", uuid.uuid4().hex, now]]
+        if random.random() < 0.005:  # now and then, forget the ids of a day ago
+            first.append([f"DELETE FROM {_COMMITS} WHERE at < ?", now - 86400])
+        results = self.cluster.request([*first, *self.log], transaction=True, level="strong")
+        if results and "error" in results[0] and _COMMITS in str(results[0]["error"]):
+            return  # an earlier copy of this request landed, its answer was lost
         for result in results:
             if "error" in result:
                 raise _statement_error(str(result["error"]))
@@ -407,9 +423,9 @@ class RQLiteJournal(SQLiteJournal):
     def _setup_cluster(self) -> None:
         cluster = self.cluster
         try:
-            cluster.request(
-                [[f"CREATE TABLE IF NOT EXISTS {_GUARD_TABLE} (x INTEGER CHECK (x = 0))"]], transaction=True
-            )
+            guard_table = f"CREATE TABLE IF NOT EXISTS {_GUARD_TABLE} (x INTEGER CHECK (x = 0))"
+            commits = f"CREATE TABLE IF NOT EXISTS {_COMMITS} (id TEXT PRIMARY KEY, at REAL NOT NULL)"
+            cluster.request([[guard_table], [commits]], transaction=True)
             while True:
                 version, tables = self._version()
                 if version > schema.LATEST:
@@ -419,7 +435,7 @@ class RQLiteJournal(SQLiteJournal):
                     )
                 if version == schema.LATEST:
                     return
-                if version == 0 and set(tables) - {_GUARD_TABLE}:
+                if version == 0 and set(tables) - {_GUARD_TABLE, _COMMITS}:
                     raise self._foreign(tables)
                 try:
                     self._migrate(version)

@@ -292,9 +292,11 @@ MIGRATIONS: list[tuple[str, Callable[[sqlite_utils.Database], None]]] = [
 LATEST = len(MIGRATIONS)
 
 
-def migrate(conn: sqlite3.Connection, current: int, now: float, target: int = LATEST) -> None:
-    """Bring a journal from version `current` to `target` (LATEST). The caller holds a
-    write transaction."""
+def migrate(conn: sqlite3.Connection, current: int, now: float, target: int | None = None) -> None:
+    """Bring a journal from version `current` to `target` (None: LATEST). The caller holds
+    a write transaction."""
+    if target is None:
+        target = LATEST
     import sqlite_utils
 
     db = sqlite_utils.Database(conn)
