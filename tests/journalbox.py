@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from conftest import FMSH_ARGV, run_fmsh
+from conftest import FMSH_ARGV, TRACEBACK, run_fmsh
 from sshd import wait_until
 
 
@@ -54,6 +54,24 @@ class Box:
 
     def wait_for(self, name: str, timeout: float = 20) -> None:
         assert wait_until(lambda: (self.root / name).exists(), timeout=timeout), f"{name} never appeared"
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
+    """Wait for a background fmsh (Box.start); its status, stdout, stderr. No traceback."""
+    out, err = proc.communicate(timeout=timeout)
+    assert TRACEBACK not in err, err
+    return proc.returncode, out, err
+
+
+def kill_group(proc: subprocess.Popen[str]) -> None:
+    """SIGKILL a background fmsh and all it started (it leads its own session)."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
 
 
 def lab_env(lab, root: Path, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]

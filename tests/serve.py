@@ -51,6 +51,16 @@ class Serve:
     def log(self) -> str:
         return "\n".join(self.lines)
 
+    def saw(self, text: str, timeout: float = 5.0) -> bool:
+        """Whether a line of its stderr holds `text`, waiting for it up to `timeout` s (start()
+        returns at the first line: the ones after it may still be on their way)."""
+        deadline = time.monotonic() + timeout
+        while not any(text in line for line in self.lines):
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
     def stop(self) -> int | None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -12,15 +12,16 @@ import os
 import signal
 import socket
 import sqlite3
-import subprocess
 import threading
 import time
 from pathlib import Path
 
 import journalbox
 import pytest
-from conftest import TRACEBACK, run_fmsh
+from conftest import run_fmsh
 from httpserver import AnswerServer
+from journalbox import finish as _finish
+from journalbox import kill_group as _kill
 from sshd import wait_until
 
 
@@ -38,18 +39,6 @@ class Box(journalbox.Box):
 @pytest.fixture
 def box(tmp_path: Path) -> Box:
     return Box(tmp_path)
-
-
-def _finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=timeout)
-    assert TRACEBACK not in err, err
-    return proc.returncode, out, err
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.communicate()
 
 
 def _free_port() -> int:

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import time
 from pathlib import Path
 
 import journalbox
 import pytest
-from conftest import TRACEBACK
+from journalbox import finish as _finish
+from journalbox import kill_group as _kill
 
 HERE = os.uname().nodename
 GATE = 'gate() { sh -c \'touch "waiting-$1"; while [ ! -e "$1" ]; do sleep 0.02; done\' gate "$1"; }\n'
@@ -25,20 +25,6 @@ GATE = 'gate() { sh -c \'touch "waiting-$1"; while [ ! -e "$1" ]; do sleep 0.02;
 @pytest.fixture
 def box(tmp_path: Path) -> journalbox.Box:
     return journalbox.Box(tmp_path)
-
-
-def _finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=timeout)
-    assert TRACEBACK not in err, err
-    return proc.returncode, out, err
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.communicate()
 
 
 def _holding(*procs: subprocess.Popen[str]) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -18,28 +17,16 @@ from pathlib import Path
 
 import journalbox
 import pytest
-from conftest import FMSH_ARGV, TRACEBACK, run_fmsh, run_remote
+from conftest import FMSH_ARGV, run_fmsh, run_remote
 from httpserver import AnswerServer
+from journalbox import finish as _finish
+from journalbox import kill_group as _kill
 from sshd import on_host, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 LIBRARY = ROOT / "builtins"
 FILES = sorted(LIBRARY.glob("*.fmsh"))
 NAMES = [path.stem for path in FILES]
-
-
-def _finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str, str]:
-    out, err = proc.communicate(timeout=timeout)
-    assert TRACEBACK not in err, err
-    return proc.returncode, out, err
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.communicate()
 
 
 @pytest.fixture

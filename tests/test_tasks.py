@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from conftest import TRACEBACK
 from journalbox import Box
+from journalbox import kill_group as _kill
 
 
 @pytest.fixture
@@ -26,12 +26,6 @@ def box(tmp_path: Path) -> Box:
 # A step that waits for a file: `gate NAME` (external, so it is one step) holds a task at a
 # known point until the test creates NAME.
 GATE = 'gate() { sh -c \'touch "waiting-$1"; while [ ! -e "$1" ]; do sleep 0.02; done\' gate "$1"; }\n'
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.communicate()
 
 
 def _table(out: str) -> list[str]:
@@ -301,7 +295,7 @@ def test_tasks_lists_and_filters(box: Box) -> None:
     assert [line.split()[0] for line in _table(box.run("--tasks", "--name", "al*", "-n", "1").out)[1:]] == ["3"]
     assert box.run("-c", "tasks --status done,failed --json").out.count("\n") == 3
     bad = box.run("--tasks", "--status", "bogus")
-    assert bad.status == 2 and "not one of running, done, failed, interrupted, cancelled" in bad.err
+    assert bad.status == 2 and "not one of queued, running, done, failed, interrupted, cancelled" in bad.err
 
 
 def test_tasks_with_no_journal(box: Box) -> None:

@@ -6,26 +6,18 @@ sshd hosts."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from conftest import TRACEBACK, run_fmsh
 from journalbox import Box, lab_env
+from journalbox import kill_group as _kill
 
 
 @pytest.fixture
 def box(tmp_path: Path) -> Box:
     return Box(tmp_path)
-
-
-def _kill(proc: subprocess.Popen[str]) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.communicate()
 
 
 def _interrupted(box: Box, name: str) -> None:

@@ -20,10 +20,6 @@ DEFAULT_LISTEN = "127.0.0.1:8470"
 _MIN_TOKEN = 16
 
 
-class _Stop(Exception):
-    """SIGTERM: stop serving."""
-
-
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--listen",
@@ -81,22 +77,26 @@ def serve(listen: str, token_file: str | None, cert: str | None, key: str | None
 
 
 def _serve(server: object) -> None:
+    """Until SIGTERM or Ctrl-C: then no new request is taken, and those in flight finish
+    (for at most a few seconds) before the journal is closed."""
     import signal
+    import threading
 
     from fmsh.serve.server import Server
 
     assert isinstance(server, Server)
 
     def stop(signum: int, frame: object) -> None:
-        raise _Stop()
+        # Not an exception: socketserver would catch it in the middle of starting a thread.
+        threading.Thread(target=server.shutdown, daemon=True).start()
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     try:
         server.serve_forever(poll_interval=0.2)
-    except (_Stop, KeyboardInterrupt):
-        pass
     finally:
         server.server_close()
+        server.endpoint.drain(5.0)
         _say("stopped")
 
 

@@ -51,9 +51,20 @@ def _error(status: int, message: str, **headers: str) -> Answer:
 
 class Endpoint:
     def __init__(self, journal: Journal, signal_token: str | None, max_body: int = DEFAULT_MAX_BODY) -> None:
+        import threading
+
         self.journal = journal
         self.signal_token = signal_token.encode() if signal_token else None
         self.max_body = max_body
+        self._busy = threading.Condition()
+        self._in_flight = 0
+        self._closing = False
+
+    def drain(self, timeout: float) -> None:
+        """Take no more requests (503), and wait for those in flight, at most `timeout` s."""
+        with self._busy:
+            self._closing = True
+            self._busy.wait_for(lambda: self._in_flight == 0, timeout)
 
     def handle(
         self,
@@ -66,6 +77,26 @@ class Endpoint:
     ) -> Answer:
         """`headers` by lower-case name; `length` the Content-Length (None: not given);
         `read(n)` the body; `sender` who is asking (their address)."""
+        with self._busy:
+            if self._closing:
+                return _error(503, "this fmsh serve is stopping: try another, or again", **{"Retry-After": "1"})
+            self._in_flight += 1
+        try:
+            return self._route(method, path, headers, length, read, sender)
+        finally:
+            with self._busy:
+                self._in_flight -= 1
+                self._busy.notify_all()
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        length: int | None,
+        read: Callable[[int], bytes],
+        sender: str,
+    ) -> Answer:
         route = path.split("?", 1)[0]
         parts = route.split("/")
         if route == "/health":

@@ -88,15 +88,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms wait for an ACK
     server: Server
 
-    def setup(self) -> None:
-        super().setup()  # applies the timeout to the socket
-        if self.server.tls is not None:
-            self.request.do_handshake()  # here, not in accept(): a slow client holds only its own thread
-
     def handle(self) -> None:
         try:
+            if self.server.tls is not None:
+                self.request.do_handshake()  # here, not in accept(): a slow client holds only its own thread
             super().handle()
-        except (OSError, ValueError):  # the peer went away, timed out, or spoke no TLS
+        except (OSError, ValueError):  # the peer went away, timed out, or spoke no TLS (SSLError is an OSError)
             self.close_connection = True
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's names
@@ -155,7 +152,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
 
 def _hide_tokens(text: str) -> str:
-    """The token is the callback's credential: never in the log."""
+    """The token is the callback's credential: never in the log (nor anything that could
+    be one, however the path was spelled)."""
     import re
 
-    return re.sub(r"/cb/[^\s'\"?]*", "/cb/…", text)
+    text = re.sub(r"/cb/[^\s'\"?]*", "/cb/…", text)
+    return re.sub(r"[A-Za-z0-9_%-]{40,}", "…", text)

@@ -47,7 +47,7 @@ _SETTINGS = {"help_option_names": ["-h", "--help"]}
 @click.option("-a", "--all", "show_all", is_flag=True, help="Every task (the default is the 20 newest).")
 @click.option("-n", "--limit", type=click.IntRange(1), default=20, show_default=True, help="How many, newest first.")
 @click.option("--status", "statuses", multiple=True, metavar="STATUS",
-              help="Only these: running, done, failed, interrupted, cancelled (repeat, or a,b).")  # fmt: skip
+              help="Only these: queued, running, done, failed, interrupted, cancelled (repeat, or a,b).")  # fmt: skip
 @click.option("--name", metavar="GLOB", help="Only tasks whose name matches (a shell pattern).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object a line.")
 def tasks(show_all: bool, limit: int, statuses: tuple[str, ...], name: str | None, as_json: bool) -> int:
