@@ -311,13 +311,18 @@ def post_all(
             for conn in conns:
                 conn.close()
 
+    return _in_threads(k, worker), Counter(results)
+
+
+def _in_threads(k: int, worker: Callable[[], None]) -> float:
+    """Run `worker` in k threads at once; the wall seconds until all have ended."""
     threads = [threading.Thread(target=worker) for _ in range(k)]
     t0 = time.perf_counter()
     for th in threads:
         th.start()
     for th in threads:
         th.join()
-    return time.perf_counter() - t0, Counter(results)
+    return time.perf_counter() - t0
 
 
 def run_all(argvs: list[list[str]], k: int, env: dict[str, str], timeout: float) -> tuple[float, Counter[str]]:
@@ -337,13 +342,7 @@ def run_all(argvs: list[list[str]], k: int, env: dict[str, str], timeout: float)
             except (OSError, subprocess.TimeoutExpired) as e:
                 results[idx] = type(e).__name__
 
-    threads = [threading.Thread(target=worker) for _ in range(k)]
-    t0 = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return time.perf_counter() - t0, Counter(results)
+    return _in_threads(k, worker), Counter(results)
 
 
 def post_one(conn: http.client.HTTPConnection, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, str]:
