@@ -36,13 +36,15 @@ def submit(queue: str, name: str | None, command: str | None, operands: tuple[st
 
     queue = queue_name(queue)
     if command is not None:
-        text, source, args = command, "-c", list(operands[1:])
+        # As `fmsh -c COMMAND NAME ARGS`: NAME is $0.
+        text, source, zero, args = command, "-c", (operands[0] if operands else "fmsh"), list(operands[1:])
     else:
         if not operands:
             raise click.UsageError("a script to submit (FILE), or -c COMMAND")
         source, args = operands[0], list(operands[1:])
+        zero = source
         text = read_script(source)
-    task_id = do_submit(text, source, args, queue, name, dict(os.environ))
+    task_id = do_submit(text, source, zero, args, queue, name, dict(os.environ))
     sys.stdout.write(f"{task_id}\n")
     return 0
 

@@ -19,12 +19,13 @@ if TYPE_CHECKING:
 def submit(
     text: str,
     source_name: str,
+    zero: str,
     args: list[str],
     queue: str,
     name: str | None,
     environ: Mapping[str, str],
 ) -> int:
-    """Queue the script; its task id."""
+    """Queue the script (`zero` is its $0, `args` $1...); its task id."""
     from fmsh.journal import open_journal
     from fmsh.syntax.errors import ParseError
     from fmsh.syntax.parser import parse_text
@@ -46,7 +47,7 @@ def submit(
         "source_name": source_name,
         "source": text,
         "source_hash": source_hash(text),
-        "args": json.dumps([source_name, *args]),
+        "args": json.dumps([zero, *args]),
         "cwd": None,
         "options": "[]",
     }

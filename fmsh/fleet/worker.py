@@ -83,7 +83,7 @@ class Worker:
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        self.say(f"worker {self.me} on queue {self.queue}: at most {self.jobs} tasks at once")
+        self.say(f"worker {self.me} on queue {self.queue}: at most {_tasks(self.jobs)} at once")
         while True:
             self._reap()
             if self.stopping:
@@ -100,7 +100,7 @@ class Worker:
                 if claimed:
                     continue  # there may be more
             time.sleep(self.poll)
-        self.say(f"stopped; it ran {self.ran} tasks")
+        self.say(f"stopped; it ran {_tasks(self.ran)}")
         return 0
 
     def _claim(self, room: int) -> int:
@@ -145,6 +145,10 @@ class Worker:
             del self.running[task_id]
             took = time.monotonic() - job.started
             self.say(f"task {task_id}: ended, exit {status if status >= 0 else 128 - status}, after {took:.1f}s")
+
+
+def _tasks(n: int) -> str:
+    return f"{n} task" if n == 1 else f"{n} tasks"
 
 
 def handed_off(task: TaskRecord, environ: Mapping[str, str]) -> bool:
