@@ -233,3 +233,39 @@ def test_the_leader_killed_between_two_tasks(cluster: RqliteCluster) -> None:
     finally:
         leader.start(join=next(n for n in cluster.nodes if n is not leader).raft)
         assert wait_until(lambda: leader.status() is not None, timeout=30)
+
+
+def test_a_write_that_lands_between_a_read_and_the_commit_wins(fresh: RqliteCluster) -> None:
+    """Two claims of one queued task, the second landing while the first is between its
+    read (in a fresh process: the first time it runs that SQL) and its commit: the first
+    must see it and be refused, never both succeed (bench/fleet caught two workers both
+    claiming one task)."""
+    from fmsh.journal import rqlite as module
+    from fmsh.journal.errors import TaskRefused
+    from fmsh.tasks.owner import this_process
+
+    url = fresh.url
+    task_id = int(_run(url, "--submit", "--queue", "race", "-c", "true").out)
+    me = this_process()
+    other = type(me)(me.host, me.pid + 100000, "other")
+    first, second = module.RQLiteJournal(url), module.RQLiteJournal(url)
+    module._WIDTHS.clear()  # as in a fresh process
+    sent = first.cluster.request
+    landed: list[int] = []
+
+    def request(statements, **options):  # type: ignore[no-untyped-def]
+        out = sent(statements, **options)
+        if not landed and statements and statements[0][0] == "SELECT * FROM tasks WHERE id = ?":
+            landed.append(second.claim_task(task_id, other, 30, lambda t: None if t.status == "queued" else "no").epoch)
+        return out
+
+    first.cluster.request = request  # type: ignore[method-assign]
+    try:
+        with pytest.raises(TaskRefused, match="taken"):
+            first.claim_task(task_id, me, 30, lambda t: None if t.status == "queued" else f"taken ({t.status})")
+        assert landed == [1]
+        record = first.task(task_id)
+        assert record is not None and (record.epoch, record.owner_pid) == (1, other.pid)
+    finally:
+        first.close()
+        second.close()

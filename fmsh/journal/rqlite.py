@@ -328,8 +328,11 @@ class Transaction:
                 results = self._dry([*self.log[:at], ["SELECT last_insert_rowid(), changes()"]])
                 _, rows = _rows(results[at])
                 rowid, changes = int(rows[0][0]), int(rows[0][1])
-                guard = "SELECT 1 WHERE last_insert_rowid() IS NOT ? OR changes() IS NOT ?"
-                self.log.insert(at, [f"INSERT INTO {_GUARD_TABLE} (x) {guard}", rowid, changes])
+                if sql.lstrip().upper().startswith(("INSERT", "REPLACE")):
+                    guard = ["SELECT 1 WHERE last_insert_rowid() IS NOT ? OR changes() IS NOT ?", rowid, changes]
+                else:  # last_insert_rowid() is whatever was inserted last, by anyone: not this write's
+                    guard = ["SELECT 1 WHERE changes() IS NOT ?", changes]
+                self.log.insert(at, [f"INSERT INTO {_GUARD_TABLE} (x) {guard[0]}", *guard[1:]])
                 facts.append((rowid, changes))
             return facts[0]
 
@@ -340,24 +343,20 @@ class Transaction:
             self.execute(sql, params)
 
     def _read(self, sql: str, params: list[Any]) -> list[Row]:
-        """Run a read (with, once its width is known, its rendering, in the same request) and
-        put its guard in the log."""
+        """Run a read and its rendering in one request (so that the guard checks exactly what
+        was read), and put its guard in the log."""
         width = _WIDTHS.get(sql)
-        probe = [[sql, *params]]
-        if width is not None:
-            probe.append([_as_rendered(sql, width), *params])
-        results = self._dry([*self.log, *probe]) if self.log else self.cluster.request(probe, transaction=True)
-        first = len(results) - len(probe)
-        columns, rows = _rows(results[first])
-        if width is None:
+        if width is None:  # its number of columns, first (the rendering is built on it)
+            probe = [[sql, *params]]
+            results = self._dry([*self.log, *probe]) if self.log else self.cluster.request(probe, transaction=True)
+            columns, rows = _rows(results[-1])
             width = _WIDTHS[sql] = len(columns)
             if not width:
                 return rows
-            rendered = [[_as_rendered(sql, width), *params]]
-            seen = self._dry([*self.log, *rendered]) if self.log else self.cluster.request(rendered, transaction=True)
-            _, value = _rows(seen[len(self.log)])
-        else:
-            _, value = _rows(results[first + 1])
+        probe = [[sql, *params], [_as_rendered(sql, width), *params]]
+        results = self._dry([*self.log, *probe]) if self.log else self.cluster.request(probe, transaction=True)
+        columns, rows = _rows(results[-2])
+        _, value = _rows(results[-1])
         if any(isinstance(v, str) and "\ufffd" in v for row in rows for v in row):
             rows = self._exact(sql, params, columns)
         guard = f"SELECT 1 WHERE ({_as_rendered(sql, width)}) IS NOT ?"
