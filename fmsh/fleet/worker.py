@@ -14,8 +14,9 @@ The owner a task had is fenced by the new epoch: a worker that was frozen (SIGST
 wakes up finds its lease taken, and its task processes stop before their next step
 without writing to the journal.
 
-SIGTERM or Ctrl-C: claim nothing more, pass SIGTERM on to the running tasks (they end
-interrupted, at once claimable by the other workers), and exit 0 when they have ended.
+SIGTERM or Ctrl-C: claim nothing more, interrupt the running tasks as Ctrl-C would (they
+stop their remote commands and end interrupted, at once claimable by the other workers),
+and exit 0 when they have ended.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from fmsh.journal.base import Journal, Owner
     from fmsh.journal.records import TaskRecord
 
+_REAP_EVERY = 0.05  # how often it looks at its children (the queue: every --poll)
 HANDOFF = "FMSH_HANDOFF"  # ID:EPOCH: the claim a `fmsh --resume` child takes over from its worker
 
 
@@ -79,17 +81,22 @@ class Worker:
                 self.stopping = True
                 for job in self.running.values():
                     if job.proc.poll() is None:
-                        job.proc.send_signal(signal.SIGTERM)
+                        # As Ctrl-C: the task stops its remote commands and ends interrupted,
+                        # which another worker claims at once (SIGTERM would leave it running
+                        # until its lease expired).
+                        job.proc.send_signal(signal.SIGINT)
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.say(f"worker {self.me} on queue {self.queue}: at most {_tasks(self.jobs)} at once")
+        looked = 0.0  # when it last looked at the queue
         while True:
-            self._reap()
+            freed = self._reap()
             if self.stopping:
                 if not self.running:
                     break
-            elif len(self.running) < self.jobs:
+            elif len(self.running) < self.jobs and (freed or time.monotonic() - looked >= self.poll):
+                looked = time.monotonic()
                 try:
                     claimed = self._claim(self.jobs - len(self.running))
                 except JournalError as e:
@@ -99,7 +106,7 @@ class Worker:
                     break
                 if claimed:
                     continue  # there may be more
-            time.sleep(self.poll)
+            time.sleep(min(self.poll, _REAP_EVERY))  # a task that ends frees its slot at once
         self.say(f"stopped; it ran {_tasks(self.ran)}")
         return 0
 
@@ -137,14 +144,18 @@ class Worker:
         self.ran += 1
         self.say(f"task {task.id} ({task.name}): claimed (epoch {task.epoch}), running as pid {proc.pid}")
 
-    def _reap(self) -> None:
+    def _reap(self) -> int:
+        """The children that have ended: said, and their slots freed; how many."""
+        freed = 0
         for task_id, job in list(self.running.items()):
             status = job.proc.poll()
             if status is None:
                 continue
             del self.running[task_id]
+            freed += 1
             took = time.monotonic() - job.started
             self.say(f"task {task_id}: ended, exit {status if status >= 0 else 128 - status}, after {took:.1f}s")
+        return freed
 
 
 def _tasks(n: int) -> str:

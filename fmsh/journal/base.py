@@ -77,8 +77,8 @@ class Journal(ABC):
 
     @abstractmethod
     def runnable_tasks(self, queue: str, limit: int) -> list[TaskRecord]:
-        """Tasks of `queue` a worker may claim, oldest first: queued ones, and running ones
-        whose lease has expired (their owner died or was cut off)."""
+        """Tasks of `queue` a worker may claim, oldest first: queued ones, interrupted ones,
+        and running ones whose lease has expired (their owner died or was cut off)."""
 
     @abstractmethod
     def claim_task(

@@ -318,8 +318,8 @@ class SQLiteJournal(Journal):
 
     def runnable_tasks(self, queue: str, limit: int) -> list[TaskRecord]:
         rows = self._read(
-            "SELECT * FROM tasks WHERE queue = ? AND (status = 'queued' OR (status = 'running' AND lease_expires < ?)) "
-            "ORDER BY id LIMIT ?",
+            "SELECT * FROM tasks WHERE queue = ? AND (status IN ('queued', 'interrupted') "
+            "OR (status = 'running' AND lease_expires < ?)) ORDER BY id LIMIT ?",
             (queue, time.time(), limit),
         )
         return [TaskRecord.from_row(r) for r in rows]
