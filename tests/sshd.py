@@ -278,7 +278,7 @@ def on_host(address: str, command: str) -> str:
 def remote_processes(marker: str) -> list[str]:
     """Processes on the "remote" side (this machine) whose command line holds `marker`;
     fmsh's own process, whose -c text holds it too, is not one of them."""
-    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    out = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout  # whole lines
     return [line for line in out.splitlines()[1:] if marker in line and "fmsh" not in line and "ps -eo" not in line]
 
 
