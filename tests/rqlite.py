@@ -75,6 +75,22 @@ class Node:
         except OSError:
             return None
 
+    def query(self, sql: str, level: str = "none") -> list[list]:  # type: ignore[type-arg]
+        """The rows of a read asked of this node (level none: its own copy, as a user
+        checking that node would see it; weak or strong: the leader's)."""
+        body = json.dumps([[sql]]).encode()
+        request = urllib.request.Request(
+            f"http://{self.http}/db/query?level={level}", data=body, headers={"Content-Type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            answer = json.load(response)
+        if not answer.get("results"):  # a node still starting
+            raise OSError(f"{self.id}: no results: {answer}")
+        result = answer["results"][0]
+        if "error" in result:
+            raise AssertionError(f"{self.id}: {sql}: {result['error']}")
+        return result.get("values") or []  # type: ignore[no-any-return]
+
 
 class RqliteCluster:
     def __init__(self, root: Path, size: int = 3) -> None:
