@@ -37,7 +37,7 @@ def _waiting(box: Box) -> bool:
 
 def _curl(box: Box, host: str, url: str, data: str = "", *options: str) -> str:
     """`curl` on a lab host (over SSH, as a remote job would): the HTTP status it got."""
-    script = f"@{host} curl -sS -o /dev/null -w '%{{http_code}}' --data-binary \"$DATA\" {' '.join(options)} \"$URL\""
+    script = f'@{host} curl -sS -o /dev/null -w \'%{{http_code}}\' --data-binary "$DATA" {" ".join(options)} "$URL"'
     result = box.run("-c", script, env={"DATA": data, "URL": url})
     assert result.err == "" or result.status == 0, result.err
     return result.out
@@ -47,13 +47,13 @@ def test_a_host_posts_the_callback_over_ssh_and_the_task_wakes_with_the_body(ssh
     box = _box(tmp_path, ssh_lab)
     with Serve(box.journal) as serve:
         body = "build 42: ok\nartifacts: 3 ünïcode"
-        box.script("build.fmsh", f"""task build {{
+        box.script("build.fmsh", """task build {
     callback url
     @host01 sh -c '(sleep 0.3; curl -sS --fail --data-binary "$2" "$1" > /dev/null) > /dev/null 2>&1 &' _ "$url" "$BODY"
     await callback "$url" into result timeout 30s
     printf '%s' "$result" > result
     printf '%s' "$url" > url
-}}
+}
 """)  # fmt: skip
         started = time.monotonic()
         run = box.run("build.fmsh", env={"FMSH_CALLBACK_URL": serve.url, "BODY": body})
@@ -169,7 +169,7 @@ def test_callback_outside_a_task_and_a_url_that_is_not_the_tasks(tmp_path: Path)
         "(as in https://ops1.example.com:8470)",
     )
     # The first task's URL is not the second's to wait for.
-    box.run("-c", "task one { callback u; printf %s \"$u\" > one; }")
+    box.run("-c", 'task one { callback u; printf %s "$u" > one; }')
     other = box.run("-c", 'task two { await callback "$(cat one)" timeout 1s; }')
     assert other.status == 2
     assert other.err == "fmsh: await callback: not a callback of this task (make one with `callback VAR` in it)\n"
