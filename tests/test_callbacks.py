@@ -35,6 +35,16 @@ def _waiting(box: Box) -> bool:
     return box.query("SELECT state FROM waits") == [("waiting",)]
 
 
+def _killed_while_waiting(box: Box, timeout: str, env: dict[str, str]) -> str:
+    """Start WAITING, SIGKILL it once it waits for its callback; the callback's URL."""
+    task = box.start("-c", WAITING.replace("TIMEOUT", timeout), env=env)
+    box.wait_for("urls")
+    assert wait_until(lambda: _waiting(box))
+    os.killpg(task.pid, signal.SIGKILL)
+    task.communicate()
+    return (box.root / "urls").read_text().strip()
+
+
 def _curl(box: Box, host: str, url: str, data: str = "", *options: str) -> str:
     """`curl` on a lab host (over SSH, as a remote job would): the HTTP status it got."""
     script = f'@{host} curl -sS -o /dev/null -w \'%{{http_code}}\' --data-binary "$DATA" {" ".join(options)} "$URL"'
@@ -93,12 +103,7 @@ def test_a_task_killed_while_waiting_gets_the_callback_posted_while_it_was_dead(
     box = _box(tmp_path, ssh_lab)
     with Serve(box.journal) as serve:
         env = {"FMSH_CALLBACK_URL": serve.url}
-        task = box.start("-c", WAITING.replace("TIMEOUT", "2m"), env=env)
-        box.wait_for("urls")
-        assert wait_until(lambda: _waiting(box))
-        os.killpg(task.pid, signal.SIGKILL)
-        task.communicate()
-        url = (tmp_path / "urls").read_text().strip()
+        url = _killed_while_waiting(box, "2m", env)
         assert _curl(box, "host03", url, "posted while the shell was dead") == "202"
         assert box.query("SELECT state FROM signals") == [("pending",)]  # kept for the task
         started = time.monotonic()
@@ -137,15 +142,11 @@ def test_a_deadline_that_passed_while_the_shell_was_dead_makes_the_delivery_late
     box = _box(tmp_path)
     with Serve(box.journal) as serve:
         env = {"FMSH_CALLBACK_URL": serve.url}
-        task = box.start("-c", WAITING.replace("TIMEOUT", "1s"), env=env)
-        box.wait_for("urls")
-        assert wait_until(lambda: _waiting(box))
-        os.killpg(task.pid, signal.SIGKILL)
-        task.communicate()
+        url = _killed_while_waiting(box, "1s", env)
         time.sleep(1.2)
         from serve import post
 
-        status, answer = post((tmp_path / "urls").read_text().strip(), b"x")
+        status, answer = post(url, b"x")
         assert (status, answer["error"]) == (410, "too late: came after its await timed out (step 3)")
         resumed = box.run("--resume", "1", env=env)
         assert resumed.out == "status=124 result=[]\n"

@@ -45,6 +45,29 @@ class Answer:
         return (json.dumps(self.body, sort_keys=True) + "\n").encode()
 
 
+class Request:
+    """What the HTTP side (server.py) hands over: `headers` by lower-case name, `length` the
+    Content-Length (None: not given), `read(n)` the body, `sender` the client's address."""
+
+    __slots__ = ("method", "path", "headers", "length", "read", "sender")
+
+    def __init__(
+        self,
+        method: str,
+        path: str,
+        headers: dict[str, str],
+        length: int | None,
+        read: Callable[[int], bytes],
+        sender: str,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.length = length
+        self.read = read
+        self.sender = sender
+
+
 def _error(status: int, message: str, **headers: str) -> Answer:
     return Answer(status, {"error": message}, message, headers)
 
@@ -66,62 +89,44 @@ class Endpoint:
             self._closing = True
             self._busy.wait_for(lambda: self._in_flight == 0, timeout)
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        length: int | None,
-        read: Callable[[int], bytes],
-        sender: str,
-    ) -> Answer:
-        """`headers` by lower-case name; `length` the Content-Length (None: not given);
-        `read(n)` the body; `sender` who is asking (their address)."""
+    def handle(self, request: Request) -> Answer:
         with self._busy:
             if self._closing:
                 return _error(503, "this fmsh serve is stopping: try another, or again", **{"Retry-After": "1"})
             self._in_flight += 1
         try:
-            return self._route(method, path, headers, length, read, sender)
+            return self._route(request)
         finally:
             with self._busy:
                 self._in_flight -= 1
                 self._busy.notify_all()
 
-    def _route(
-        self,
-        method: str,
-        path: str,
-        headers: dict[str, str],
-        length: int | None,
-        read: Callable[[int], bytes],
-        sender: str,
-    ) -> Answer:
-        route = path.split("?", 1)[0]
+    def _route(self, request: Request) -> Answer:
+        method, route = request.method, request.path.split("?", 1)[0]
         parts = route.split("/")
         if route == "/health":
             return self._health() if method in ("GET", "HEAD") else _error(405, "use GET", Allow="GET, HEAD")
         if len(parts) == 3 and parts[1] == "cb":
             if method != "POST":
                 return _error(405, "a callback is delivered with POST", Allow="POST")
-            return self._callback(parts[2], length, read, sender)
+            return self._callback(parts[2], request)
         if len(parts) == 4 and parts[1] == "signal":
             if method != "POST":
                 return _error(405, "a signal is sent with POST", Allow="POST")
-            return self._signal(parts[2], unquote(parts[3]), headers, length, read, sender)
+            return self._signal(parts[2], unquote(parts[3]), request)
         return _error(404, "nothing here: callbacks are POSTed to /cb/TOKEN, signals to /signal/ID/NAME")
 
     # --- each route -----------------------------------------------------------------------
 
-    def _callback(self, token: str, length: int | None, read: Callable[[int], bytes], sender: str) -> Answer:
+    def _callback(self, token: str, request: Request) -> Answer:
         if not callbacks.is_token(token):
             return _error(404, "no such callback")
-        body = self._body(length, read)
+        body = self._body(request)
         if isinstance(body, Answer):
             return body
         # Looked up by its SHA-256: how long the lookup takes tells nothing about the token.
         try:
-            outcome, callback, why = self.journal.deliver_callback(callbacks.token_hash(token), body, sender)
+            outcome, callback, why = self.journal.deliver_callback(callbacks.token_hash(token), body, request.sender)
         except JournalError as e:
             return self._unavailable(e)
         if callback is None:
@@ -134,18 +139,10 @@ class Endpoint:
             return Answer(409, {"delivered": False, "error": "this callback was delivered before", **where}, log)
         return Answer(410, {"delivered": False, "error": f"too late: {why}", **where}, f"{log} late: {why}")
 
-    def _signal(
-        self,
-        spec: str,
-        name: str,
-        headers: dict[str, str],
-        length: int | None,
-        read: Callable[[int], bytes],
-        sender: str,
-    ) -> Answer:
+    def _signal(self, spec: str, name: str, request: Request) -> Answer:
         if self.signal_token is None:
             return _error(403, "signals are off: this fmsh serve was started without --token-file")
-        scheme, _, given = headers.get("authorization", "").partition(" ")
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), self.signal_token):
             return _error(401, "a signal needs `Authorization: Bearer TOKEN` with serve's token",
                           **{"WWW-Authenticate": 'Bearer realm="fmsh"'})  # fmt: skip
@@ -153,11 +150,11 @@ class Endpoint:
             return _error(404, f"`{spec}': not a task id")
         if not name or any(c.isspace() or not c.isprintable() for c in name) or name.startswith("callback:"):
             return _error(400, f"`{name}': not a signal name (one word, as in approve)")
-        body = self._body(length, read)
+        body = self._body(request)
         if isinstance(body, Answer):
             return body
         try:
-            state, why = self.journal.send_signal(int(spec), name, body if length else None, sender)
+            state, why = self.journal.send_signal(int(spec), name, body if request.length else None, request.sender)
         except TaskNotFound:
             return _error(404, f"no task {spec}")
         except JournalError as e:
@@ -176,12 +173,13 @@ class Endpoint:
 
     # --- shared -----------------------------------------------------------------------------
 
-    def _body(self, length: int | None, read: Callable[[int], bytes]) -> str | Answer:
+    def _body(self, request: Request) -> str | Answer:
+        length = request.length
         if length is None:
             return _error(411, "a Content-Length is needed (curl --data-binary sends one)")
         if length > self.max_body:
             return _error(413, f"the body is {length} bytes, more than the {self.max_body} this serve takes")
-        data = read(length) if length else b""
+        data = request.read(length) if length else b""
         if len(data) != length:
             return _error(400, f"the body ended after {len(data)} of its {length} bytes")
         return data.decode("utf-8", "surrogateescape")

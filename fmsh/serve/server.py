@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from fmsh.serve.endpoint import Answer, Endpoint
+from fmsh.serve.endpoint import Answer, Endpoint, Request
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -127,7 +127,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if length == -1:
             answer = Answer(400, {"error": f"Content-Length `{text}': not a number"}, "bad Content-Length")
         else:
-            answer = self.server.endpoint.handle(self.command, self.path, headers, length, read, self.client_address[0])
+            request = Request(self.command, self.path, headers, length, read, self.client_address[0])
+            answer = self.server.endpoint.handle(request)
         if chunked or length == -1 or (length is not None and consumed < length):
             self.close_connection = True  # a body is left unread: the connection cannot go on
         data = answer.data()
