@@ -269,3 +269,31 @@ def test_a_write_that_lands_between_a_read_and_the_commit_wins(fresh: RqliteClus
     finally:
         first.close()
         second.close()
+
+
+def test_a_read_reused_from_before_never_decides_alone(fresh: RqliteCluster) -> None:
+    """A process reuses what it read before (the task's epoch, before each step) and lets
+    the commit's guard check it: a takeover it has not seen still fences its next write,
+    and an epoch it moved itself is read again rather than taken for a takeover."""
+    from fmsh.journal.errors import TaskStopped
+    from fmsh.journal.rqlite import RQLiteJournal
+    from fmsh.tasks.owner import this_process
+
+    me = this_process()
+    other = type(me)(me.host, me.pid + 100000, "other")
+    first, second = RQLiteJournal(fresh.url), RQLiteJournal(fresh.url)
+    try:
+        values = {"name": "t", "origin": "command", "source_name": "-c", "source": "true", "source_hash": "x"}
+        task = first.create_task(values, me, 30)
+        first.add_bindings(task.id, 1, [("a", 0, "1")])  # its epoch read (1), and kept
+        assert first._seen, "the read was not kept for reuse"
+        first.claim_task(task.id, me, 30, lambda t: None)  # epoch 2, moved by the first itself
+        first.add_bindings(task.id, 2, [("b", 0, "2")])  # the kept epoch 1 is read again, not obeyed
+        first.add_bindings(task.id, 2, [("c", 0, "3")])  # (epoch 2 kept now)
+        second.claim_task(task.id, other, 30, lambda t: None)  # epoch 3, not seen by the first
+        with pytest.raises(TaskStopped, match="taken over"):
+            first.add_bindings(task.id, 2, [("d", 0, "4")])  # the guard sees it
+        assert [name for name, _, _ in first.bindings(task.id)] == ["a", "b", "c"]
+    finally:
+        first.close()
+        second.close()

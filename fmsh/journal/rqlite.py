@@ -9,7 +9,9 @@ transactions; so each of the journal's transactions (a Python function over a
 connection) runs optimistically, against a stand-in connection:
 
 - a read runs at once, after the transaction's own writes so far (in a request that is
-  then rolled back), and its result is kept, as SQLite renders it (quote());
+  then rolled back), and its result is kept, as SQLite renders it (quote()); a read
+  this process made before (the task's epoch, before each step) is reused without asking,
+  since the guard checks it all the same;
 - a write is kept, in order; its rowid or row count, when asked for, comes from such a
   rolled-back request too;
 - at the end, one request replays the writes in order, with a guard in the place of each
@@ -254,6 +256,7 @@ def _statement_error(text: str) -> sqlite3.Error:
     return sqlite3.OperationalError(text)
 
 
+_SEEN_MAX = 256  # reads kept for reuse by one journal
 _WIDTHS: dict[str, int] = {}  # a read's number of columns, by its SQL (the journal's are few and fixed)
 
 
@@ -309,10 +312,15 @@ class Transaction:
 
     in_transaction = False
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, seen: dict[tuple[Any, ...], tuple[list[Row], Any]] | None = None) -> None:
         self.cluster = cluster
         self.log: list[list[Any]] = []  # writes and guards, in order
         self.writes = 0
+        # Reads this process made before (rows, rendering), reused without asking: the guard
+        # checks them at the commit all the same, and a conflict runs the transaction again
+        # without them (RQLiteJournal._write). None: every read asks.
+        self.seen = seen
+        self.reused = False
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Cursor:
         if _reading(sql):
@@ -344,7 +352,25 @@ class Transaction:
 
     def _read(self, sql: str, params: list[Any]) -> list[Row]:
         """Run a read and its rendering in one request (so that the guard checks exactly what
-        was read), and put its guard in the log."""
+        was read), or reuse what this process read before (not after this transaction's own
+        writes); put its guard in the log."""
+        key = (sql, *params)
+        if self.seen is not None and not self.writes and key in self.seen:
+            rows, value = self.seen[key]
+            self.reused = True
+        else:
+            rows, value = self._ask(sql, params)
+            if self.seen is not None and not self.writes and value is not None:
+                if len(self.seen) > _SEEN_MAX:
+                    self.seen.clear()
+                self.seen[key] = (rows, value)
+        if value is not None:
+            guard = f"SELECT 1 WHERE ({_as_rendered(sql, _WIDTHS[sql])}) IS NOT ?"
+            self.log.append([f"INSERT INTO {_GUARD_TABLE} (x) {guard}", *params, value])
+        return rows
+
+    def _ask(self, sql: str, params: list[Any]) -> tuple[list[Row], Any]:
+        """The rows of a read and SQLite's rendering of them (None for a read of no columns)."""
         width = _WIDTHS.get(sql)
         if width is None:  # its number of columns, first (the rendering is built on it)
             probe = [[sql, *params]]
@@ -352,16 +378,14 @@ class Transaction:
             columns, rows = _rows(results[-1])
             width = _WIDTHS[sql] = len(columns)
             if not width:
-                return rows
+                return rows, None
         probe = [[sql, *params], [_as_rendered(sql, width), *params]]
         results = self._dry([*self.log, *probe]) if self.log else self.cluster.request(probe, transaction=True)
         columns, rows = _rows(results[-2])
         _, value = _rows(results[-1])
         if any(isinstance(v, str) and "\ufffd" in v for row in rows for v in row):
             rows = self._exact(sql, params, columns)
-        guard = f"SELECT 1 WHERE ({_as_rendered(sql, width)}) IS NOT ?"
-        self.log.append([f"INSERT INTO {_GUARD_TABLE} (x) {guard}", *params, value[0][0]])
-        return rows
+        return rows, value[0][0]
 
     def _exact(self, sql: str, params: list[Any], columns: list[str]) -> list[Row]:
         exact = [[_exact_text(sql, len(columns)), *params]]
@@ -389,6 +413,11 @@ class Transaction:
         """One request: the commit's id (sent again after an answer that was lost, a second
         copy fails on it, which says the first landed), then the log."""
         if not self.writes:
+            if self.reused:  # it only read, some of it from before: check that it still holds
+                results = self.cluster.request(self.log, transaction=True, level="strong")
+                for result in results:
+                    if "error" in result:
+                        raise _statement_error(str(result["error"]))
             return  # it only read: what it read was so when it read it
         import uuid
 
@@ -416,6 +445,7 @@ class RQLiteJournal(SQLiteJournal):
         self._lock = threading.RLock()
         self._writes = 0
         self._nothing_at = None
+        self._seen: dict[tuple[Any, ...], tuple[list[Row], Any]] = {}  # reads reused, guarded (Transaction)
         self.cluster = Cluster(url, timeout)
         self._setup_cluster()
 
@@ -488,13 +518,16 @@ class RQLiteJournal(SQLiteJournal):
             self._writes += 1
             deadline = time.monotonic() + max(self.timeout, 1.0)
             pause = 0.002
+            seen: dict[tuple[Any, ...], tuple[list[Row], Any]] | None = self._seen
             while True:
-                transaction = Transaction(self.cluster)
+                transaction = Transaction(self.cluster, seen)
                 try:
                     result = action(transaction)  # type: ignore[arg-type]
                     transaction.commit()
                     return result
                 except _Conflict:
+                    self._seen.clear()  # what this process had read is out of date
+                    seen = None  # and this transaction, again, asks for everything
                     if time.monotonic() > deadline:
                         raise JournalError(
                             f"the journal {self.path} is too busy: a change kept meeting others' for "
@@ -504,6 +537,13 @@ class RQLiteJournal(SQLiteJournal):
                     pause = min(pause * 2, 0.2)
                 except sqlite3.Error as e:
                     raise self._error(e) from None
+                except Exception:
+                    if not transaction.reused:
+                        raise
+                    # Decided on a read reused from before (TaskStopped for an epoch this
+                    # process has since moved itself): decide again on what is there now.
+                    self._seen.clear()
+                    seen = None
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
