@@ -595,3 +595,32 @@ def test_record_from_a_row_or_a_mapping() -> None:
     assert (event.id, event.task_id, event.kind, event.at, event.detail) == (7, 3, "created", None, None)
     event = EventRecord.from_row({"id": 8, "kind": "claimed"})
     assert (event.id, event.kind, event.task_id) == (8, "claimed", None)
+
+
+def test_many_processes_opening_a_new_journal_at_once(tmp_path: Path) -> None:
+    """The first processes on a new journal switch it to WAL; SQLite refuses that switch at
+    once, without waiting, while another opens the file: each must wait its turn, not fail
+    with `locked` (two `lock` users started together did, in CI). The processes start
+    together on a signal (a file appearing), so that they do meet."""
+    opener = (
+        "import os, sys, time\n"
+        "from fmsh.journal.sqlite import SQLiteJournal\n"
+        "while not os.path.exists(sys.argv[2]): time.sleep(0.001)\n"
+        "SQLiteJournal(sys.argv[1]).close()\n"
+        "print('ok')\n"
+    )
+    for round_ in range(10):
+        journal, go = tmp_path / f"new{round_}.db", tmp_path / f"go{round_}"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", opener, str(journal), str(go)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )  # fmt: skip
+            for _ in range(6)
+        ]
+        time.sleep(0.3)  # all started and watching
+        go.touch()
+        results = [(p.wait(60), *p.communicate()) for p in procs]
+        assert all(r[:2] == (0, "ok\n") for r in results), results

@@ -119,7 +119,7 @@ class SQLiteJournal(Journal):
         if version > 0:
             self._probe(conn)
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode=WAL")
+            self._switch_to_wal(conn)
         conn.execute(f"PRAGMA synchronous={'FULL' if sync == 'full' else 'NORMAL'}")
         if version < schema.LATEST:
             conn.execute("BEGIN IMMEDIATE")
@@ -134,6 +134,20 @@ class SQLiteJournal(Journal):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def _switch_to_wal(self, conn: sqlite3.Connection) -> None:
+        """A new journal's switch to WAL needs the file to itself, and SQLite answers
+        `locked` at once, without its busy wait, while another process opens the same new
+        journal (two fmsh started together): try again, for as long as a writer waits."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.005)
 
     @staticmethod
     def _tables(conn: sqlite3.Connection) -> list[str]:
